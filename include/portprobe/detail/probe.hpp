@@ -1,0 +1,63 @@
+// portprobe/detail/probe.hpp: the socket facts that get-port rests on. Compiled
+// in lib/; the functions here are synchronous and never block (bind, listen and
+// close return at once).
+#pragma once
+
+#include <cstdint>
+#include <system_error>
+#include <vector>
+
+#include <asio/ip/address.hpp>
+
+namespace portprobe::detail {
+
+/// What a bind+listen probe says of one address:port.
+enum class verdict {
+  free,         ///< bound and listened
+  busy,         ///< EADDRINUSE, or EACCES/EPERM (a port this process may not bind)
+  unavailable,  ///< the address cannot be bound here: EADDRNOTAVAIL, EINVAL
+                ///< (link-local IPv6 without scope), EAFNOSUPPORT (family disabled)
+  failed,       ///< any other error (EMFILE, ENOBUFS...): in `ec`
+};
+
+struct probe_result {
+  detail::verdict verdict = verdict::failed;
+  std::uint16_t port = 0;  ///< the port probed; for port 0, the one the OS chose
+  std::error_code ec;      ///< the OS error behind busy/unavailable/failed
+  int fd = -1;             ///< the listening socket, when kept
+};
+
+/// Opens a TCP socket, sets SO_REUSEADDR (as servers do; not on Windows, where
+/// it would let the socket steal a port in use), clears IPV6_V6ONLY on IPv6
+/// sockets (so `::` is the dual-stack wildcard), binds address:port and listens.
+/// The socket is closed before returning unless `keep`, in which case the
+/// caller owns `fd` (close-on-exec, blocking mode untouched).
+probe_result probe_listen(const asio::ip::address& address, std::uint16_t port, bool keep);
+
+/// Closes a socket returned by probe_listen(..., keep = true).
+void close_socket(int fd) noexcept;
+
+/// Every address of every local interface that is up (getifaddrs), IPv4 and
+/// IPv6, link-local IPv6 ones with their scope. No duplicates.
+std::vector<asio::ip::address> local_addresses(std::error_code& ec);
+
+/// Where a default-host (empty `host`) probe binds.
+enum class probe_plan {
+  /// Linux: the dual-stack wildcard `::` alone already conflicts with a listener
+  /// on any local address, IPv4 or IPv6; without IPv6, `0.0.0.0` alone does.
+  automatic,
+  /// `::`, `0.0.0.0` and every interface address, one probe each: what systems
+  /// whose wildcard does not conflict with specific addresses (the BSDs) need.
+  /// Chosen automatically there; selectable on Linux for tests.
+  per_address,
+};
+void set_probe_plan(probe_plan plan) noexcept;
+probe_plan current_probe_plan() noexcept;
+
+/// The addresses a default-host probe binds, in order, for the current plan.
+std::vector<asio::ip::address> default_probe_targets();
+
+/// Number of probe sockets opened by this process (a statistic, for tests).
+std::uint64_t probe_count() noexcept;
+
+}  // namespace portprobe::detail

@@ -1,0 +1,157 @@
+#include <portprobe/detail/probe.hpp>
+
+#include <atomic>
+#include <cerrno>
+
+#include <asio/ip/tcp.hpp>
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace portprobe::detail {
+
+namespace {
+
+std::atomic<std::uint64_t> probes_opened{0};
+
+#if defined(__linux__)
+constexpr probe_plan native_plan = probe_plan::automatic;
+#else
+constexpr probe_plan native_plan = probe_plan::per_address;
+#endif
+std::atomic<probe_plan> plan{native_plan};
+
+// Whether the dual-stack wildcard `::` can be bound here: 1 yes, 0 no, -1 unknown.
+std::atomic<int> dual_stack{-1};
+
+std::error_code last_error() { return {errno, std::system_category()}; }
+
+verdict classify_bind_error(int e) {
+  switch (e) {
+    case EADDRINUSE:
+    case EACCES:
+    case EPERM:
+      return verdict::busy;
+    case EADDRNOTAVAIL:
+    case EINVAL:
+    case EAFNOSUPPORT:
+      return verdict::unavailable;
+    default:
+      return verdict::failed;
+  }
+}
+
+}  // namespace
+
+void close_socket(int fd) noexcept {
+  if (fd >= 0) ::close(fd);
+}
+
+probe_result probe_listen(const asio::ip::address& address, std::uint16_t port, bool keep) {
+  probe_result r;
+  r.port = port;
+  const asio::ip::tcp::endpoint endpoint(address, port);
+  const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    r.ec = last_error();
+    r.verdict = errno == EAFNOSUPPORT ? verdict::unavailable : verdict::failed;
+    return r;
+  }
+  probes_opened.fetch_add(1, std::memory_order_relaxed);
+  const int on = 1;
+  const int off = 0;
+  bool ok = true;
+  if (address.is_v6()) {
+    ok = ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) == 0;
+  }
+#if !defined(_WIN32)
+  ok = ok && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0;
+#endif
+  if (!ok) {
+    r.ec = last_error();
+    r.verdict = verdict::failed;
+  } else if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
+    r.ec = last_error();
+    r.verdict = classify_bind_error(errno);
+  } else if (::listen(fd, keep ? SOMAXCONN : 1) != 0) {
+    r.ec = last_error();
+    r.verdict = errno == EADDRINUSE ? verdict::busy : verdict::failed;
+  } else {
+    r.verdict = verdict::free;
+    if (port == 0) {
+      asio::ip::tcp::endpoint bound;
+      socklen_t size = static_cast<socklen_t>(bound.capacity());
+      if (::getsockname(fd, bound.data(), &size) == 0) {
+        r.port = bound.port();
+      } else {
+        r.ec = last_error();
+        r.verdict = verdict::failed;
+      }
+    }
+  }
+  if (keep && r.verdict == verdict::free) {
+    r.fd = fd;
+  } else {
+    ::close(fd);
+  }
+  return r;
+}
+
+std::vector<asio::ip::address> local_addresses(std::error_code& ec) {
+  ec.clear();
+  std::vector<asio::ip::address> result;
+  ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) {
+    ec = last_error();
+    return result;
+  }
+  for (const ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0) continue;
+    asio::ip::address a;
+    if (i->ifa_addr->sa_family == AF_INET) {
+      const auto* in = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      a = asio::ip::address_v4(ntohl(in->sin_addr.s_addr));
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      asio::ip::address_v6::bytes_type bytes;
+      for (std::size_t b = 0; b < bytes.size(); ++b) bytes[b] = in6->sin6_addr.s6_addr[b];
+      a = asio::ip::address_v6(bytes, in6->sin6_scope_id);
+    } else {
+      continue;
+    }
+    bool seen = false;
+    for (const auto& known : result) seen = seen || known == a;
+    if (!seen) result.push_back(a);
+  }
+  ::freeifaddrs(list);
+  return result;
+}
+
+void set_probe_plan(probe_plan p) noexcept { plan.store(p); }
+probe_plan current_probe_plan() noexcept { return plan.load(); }
+
+std::vector<asio::ip::address> default_probe_targets() {
+  const asio::ip::address any6 = asio::ip::address_v6::any();
+  const asio::ip::address any4 = asio::ip::address_v4::any();
+  if (plan.load() == probe_plan::automatic) {
+    int dual = dual_stack.load(std::memory_order_relaxed);
+    if (dual < 0) {
+      // Once per process: can `::` be bound at all (IPv6 may be disabled)?
+      const probe_result r = probe_listen(any6, 0, false);
+      dual = r.verdict == verdict::unavailable ? 0 : 1;
+      dual_stack.store(dual, std::memory_order_relaxed);
+    }
+    return {dual != 0 ? any6 : any4};
+  }
+  std::vector<asio::ip::address> targets{any6, any4};
+  std::error_code ec;
+  for (const auto& a : local_addresses(ec)) targets.push_back(a);
+  return targets;
+}
+
+std::uint64_t probe_count() noexcept { return probes_opened.load(std::memory_order_relaxed); }
+
+}  // namespace portprobe::detail
