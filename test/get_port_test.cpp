@@ -1,0 +1,545 @@
+#include <portprobe/get_port.hpp>
+
+#include <fstream>
+#include <future>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/bind_executor.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/experimental/parallel_group.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+
+#include <portprobe/detail/probe.hpp>
+#include <portprobe/detail/registry.hpp>
+
+#include "support.hpp"
+
+namespace pp = portprobe;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Each test starts with no lock held by this process.
+struct fixture : test::io_fixture {
+  fixture() { pp::clear_locked_ports(); }
+};
+
+// Runs async_get_port with a callback and returns what it completed with.
+std::pair<std::error_code, std::uint16_t> get_port(test::io_fixture& fx,
+                                                   const pp::get_port_options& options) {
+  std::error_code ec = asio::error::would_block;
+  std::uint16_t port = 0;
+  int calls = 0;
+  pp::async_get_port(fx.io, options, [&](std::error_code e, std::uint16_t p) {
+    ++calls;
+    ec = e;
+    port = p;
+  });
+  fx.run();
+  REQUIRE(calls == 1);
+  return {ec, port};
+}
+
+std::uint16_t get_free_port(test::io_fixture& fx, const pp::get_port_options& options = {}) {
+  auto [ec, port] = get_port(fx, options);
+  REQUIRE_MESSAGE(!ec, ec.message());
+  REQUIRE(port != 0);
+  return port;
+}
+
+// The OS's ephemeral range, from /proc.
+std::pair<int, int> ephemeral_range() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768;
+  int high = 60999;
+  in >> low >> high;
+  return {low, high};
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(fixture, "a returned port can be listened on, on IPv4 and dual-stack") {
+  const std::uint16_t port = get_free_port(*this);
+  CHECK(port >= 1024);
+  CHECK(test::can_listen("0.0.0.0", port));
+  CHECK(test::can_listen("::", port));
+  CHECK(test::can_listen("127.0.0.1", port));
+}
+
+TEST_CASE_FIXTURE(fixture, "a free preferred port is returned") {
+  const std::uint16_t wanted = test::os_port();
+  pp::get_port_options options;
+  options.port = wanted;
+  CHECK(get_free_port(*this, options) == wanted);
+}
+
+TEST_CASE_FIXTURE(fixture, "a busy preferred port is skipped; a list is tried in order") {
+  // A server holds P on 127.0.0.1; the caller prefers P, then Q, then R.
+  const std::uint16_t start = test::free_run(3);
+  const auto p = start;
+  const auto q = static_cast<std::uint16_t>(start + 1);
+  const auto r = static_cast<std::uint16_t>(start + 2);
+  auto server = test::listen_on(io, "127.0.0.1", p);
+  pp::get_port_options options;
+  options.port = {p, q, r};
+  CHECK(get_free_port(*this, options) == q);
+  // The order is the caller's, not ascending: R before Q.
+  pp::clear_locked_ports();
+  options.port = {p, r, q};
+  CHECK(get_free_port(*this, options) == r);
+}
+
+TEST_CASE_FIXTURE(fixture, "when every preferred port is busy, the fallback lies outside the list") {
+  auto a = test::listen_on(io, "127.0.0.1");
+  auto b = test::listen_on(io, "::");
+  const std::uint16_t pa = a.local_endpoint().port();
+  const std::uint16_t pb = b.local_endpoint().port();
+  pp::get_port_options options;
+  options.port = {pa, pb};
+  const std::uint16_t port = get_free_port(*this, options);
+  CHECK(port != pa);
+  CHECK(port != pb);
+  CHECK(test::can_listen("::", port));
+}
+
+TEST_CASE_FIXTURE(fixture, "a range is honoured: the first free port of port_numbers(from, to)") {
+  // A server holds the first two ports of a run of five.
+  const std::uint16_t start = test::free_run(5);
+  auto s1 = test::listen_on(io, "0.0.0.0", start);
+  auto s2 = test::listen_on(io, "::1", static_cast<std::uint16_t>(start + 1));
+  pp::get_port_options options;
+  options.port = pp::port_numbers(start, start + 4);
+  options.fallback = false;
+  CHECK(get_free_port(*this, options) == start + 2);
+}
+
+TEST_CASE_FIXTURE(fixture, "exclude is honoured inside a range, given as a port_range") {
+  // get-port silently ignores `exclude: portNumbers(...)`.
+  const std::uint16_t start = test::free_run(5);
+  pp::get_port_options options;
+  options.port = pp::port_numbers(start, start + 4);
+  options.exclude = pp::port_numbers(start, start + 2);
+  options.fallback = false;
+  CHECK(get_free_port(*this, options) == start + 3);
+  // Excluding the whole range leaves nothing, even though every port is free.
+  options.exclude = pp::port_numbers(start, start + 4);
+  CHECK(get_port(*this, options).first == pp::error::no_available_port);
+}
+
+TEST_CASE_FIXTURE(fixture, "exclude is honoured for the OS-chosen fallback, without an endless loop") {
+  // get-port returns the OS's pick unchecked. Exclude the whole ephemeral range,
+  // where the OS picks: the search re-picks a few times, then sweeps the rest.
+  const auto [low, high] = ephemeral_range();
+  pp::get_port_options options;
+  options.exclude = pp::port_numbers(std::max(low, 1024), high);
+  for (int i = 0; i < 3; ++i) {
+    const std::uint16_t port = get_free_port(*this, options);
+    CHECK_FALSE(options.exclude.contains(port));
+    CHECK(port >= 1024);
+    CHECK(test::can_listen("::", port));
+  }
+}
+
+TEST_CASE_FIXTURE(fixture, "fallback = false stays inside the preferred ports") {
+  auto a = test::listen_on(io, "127.0.0.1");
+  const std::uint16_t busy = a.local_endpoint().port();
+  pp::get_port_options options;
+  options.port = busy;
+  options.fallback = false;
+  const auto [ec, port] = get_port(*this, options);
+  CHECK(ec == pp::error::no_available_port);
+  CHECK(port == 0);
+  // No preferred port at all and no fallback: nothing to return.
+  options.port = {};
+  CHECK(get_port(*this, options).first == pp::error::no_available_port);
+}
+
+TEST_CASE_FIXTURE(fixture, "default host: a port busy on any local address is skipped") {
+  // A server listens on one address; the caller prefers its port, then a free one.
+  // Both probe plans: the single dual-stack probe (Linux) and one probe per
+  // address (what the BSDs need).
+  for (const auto plan : {pp::detail::probe_plan::automatic, pp::detail::probe_plan::per_address}) {
+    pp::detail::set_probe_plan(plan);
+    for (const char* address : {"::", "0.0.0.0", "127.0.0.1", "::1", "127.0.0.2"}) {
+      CAPTURE(address);
+      CAPTURE(static_cast<int>(plan));
+      pp::clear_locked_ports();
+      asio::ip::tcp::acceptor server = test::listen_on(io, address);
+      const std::uint16_t busy = server.local_endpoint().port();
+      const std::uint16_t other = test::os_port();
+      pp::get_port_options options;
+      options.port = {busy, other};
+      CHECK(get_free_port(*this, options) == other);
+    }
+  }
+  pp::detail::set_probe_plan(pp::detail::probe_plan::automatic);
+}
+
+TEST_CASE("the per-address plan binds every local interface address, skipping none it can bind") {
+  std::error_code ec;
+  const auto addresses = pp::detail::local_addresses(ec);
+  REQUIRE_FALSE(ec);
+  bool has_v4_loopback = false;
+  for (const auto& a : addresses) has_v4_loopback = has_v4_loopback || a.is_loopback();
+  CHECK(has_v4_loopback);
+  pp::detail::set_probe_plan(pp::detail::probe_plan::per_address);
+  const auto targets = pp::detail::default_probe_targets();
+  pp::detail::set_probe_plan(pp::detail::probe_plan::automatic);
+  CHECK(targets.size() == addresses.size() + 2);  // `::`, `0.0.0.0`, then each address
+  CHECK(targets.at(0) == asio::ip::address(asio::ip::address_v6::any()));
+  CHECK(targets.at(1) == asio::ip::address(asio::ip::address_v4::any()));
+  // An address that cannot be bound here is "unavailable", to be skipped, not an error.
+  const auto unscoped = pp::detail::probe_listen(asio::ip::make_address("fe80::1"), 0, false);
+  CHECK(unscoped.verdict == pp::detail::verdict::unavailable);
+  const auto foreign = pp::detail::probe_listen(asio::ip::make_address("192.0.2.1"), 0, false);
+  CHECK(foreign.verdict == pp::detail::verdict::unavailable);
+  CHECK(foreign.ec == std::errc::address_not_available);
+}
+
+TEST_CASE_FIXTURE(fixture, "an explicit host is the only address checked") {
+  // A server holds P on 127.0.0.1 only: P is busy there but free on ::1.
+  auto server = test::listen_on(io, "127.0.0.1");
+  const std::uint16_t p = server.local_endpoint().port();
+  pp::get_port_options options;
+  options.port = p;
+  options.fallback = false;
+  options.host = "::1";
+  CHECK(get_free_port(*this, options) == p);
+  pp::clear_locked_ports();
+  options.host = "127.0.0.1";
+  CHECK(get_port(*this, options).first == pp::error::no_available_port);
+  options.host = "";
+  CHECK(get_port(*this, options).first == pp::error::no_available_port);
+  // The fallback on an explicit IPv6 host can be listened on there.
+  options = {};
+  options.host = "::1";
+  const std::uint16_t v6 = get_free_port(*this, options);
+  CHECK(test::can_listen("::1", v6));
+}
+
+TEST_CASE_FIXTURE(fixture, "a host that is not local, or not an IP address, is an error") {
+  pp::get_port_options options;
+  options.host = "192.0.2.1";  // documentation address: not on this machine, nothing is sent
+  auto [ec, port] = get_port(*this, options);
+  CHECK(ec == std::errc::address_not_available);
+  CHECK(port == 0);
+  options.host = "localhost";
+  CHECK(get_port(*this, options).first == asio::error::invalid_argument);
+  options.host = "not an address";
+  CHECK(get_port(*this, options).first == asio::error::invalid_argument);
+  options.host = "";
+  options.hold = -1ms;
+  CHECK(get_port(*this, options).first == asio::error::invalid_argument);
+}
+
+TEST_CASE_FIXTURE(fixture, "a port this process may not bind (EACCES) is skipped like a busy one") {
+  // As root every port can be bound, so the check runs the command-line tool
+  // as an unprivileged user (setpriv); otherwise, in-process.
+  const std::uint16_t free_port = test::os_port();
+  pp::get_port_options options;
+  options.port = {80, free_port};
+  options.fallback = false;
+  if (::geteuid() != 0) {
+    CHECK(get_free_port(*this, options) == free_port);
+    return;
+  }
+  const char* cli = std::getenv("PORTPROBE_CLI");
+  if (cli == nullptr) {
+    MESSAGE("built without the command-line tool: EACCES not checked as root");
+    return;
+  }
+  const std::string command = "setpriv --reuid=65534 --regid=65534 --clear-groups " +
+                              std::string(cli) + " get 80," + std::to_string(free_port) +
+                              " --no-fallback --host 127.0.0.1 2>&1";
+  std::FILE* out = ::popen(command.c_str(), "r");
+  REQUIRE(out != nullptr);
+  char buffer[256] = {};
+  const std::size_t n = std::fread(buffer, 1, sizeof buffer - 1, out);
+  const int status = ::pclose(out);
+  CHECK(status == 0);
+  CHECK(std::string(buffer, n) == std::to_string(free_port) + "\n");
+}
+
+TEST_CASE_FIXTURE(fixture, "a returned port is locked: not returned again while the lock holds") {
+  const std::uint16_t p = get_free_port(*this);
+  CHECK(pp::detail::is_port_locked(p));
+  CHECK(test::can_listen("::", p));  // the port itself is free: only the lock keeps it
+  pp::get_port_options options;
+  options.port = p;
+  options.fallback = false;
+  CHECK(get_port(*this, options).first == pp::error::no_available_port);
+  pp::release_port(p);
+  CHECK_FALSE(pp::detail::is_port_locked(p));
+  CHECK(get_free_port(*this, options) == p);
+}
+
+TEST_CASE_FIXTURE(fixture, "a locked port is skipped without probing it (get-port's bug #72)") {
+  // get-port probes first and so briefly binds the port under its owner's feet.
+  const std::uint16_t locked = get_free_port(*this);
+  const std::uint16_t other = test::os_port();
+  pp::get_port_options options;
+  options.port = {locked, other};
+  const auto probes_before = pp::detail::probe_count();
+  CHECK(get_free_port(*this, options) == other);
+  CHECK(pp::detail::probe_count() - probes_before == 1);  // `other` only
+}
+
+TEST_CASE_FIXTURE(fixture, "a lock lasts its hold, then ends, in an idle process too") {
+  pp::get_port_options options;
+  options.hold = 100ms;
+  const auto start = std::chrono::steady_clock::now();
+  const std::uint16_t p = get_free_port(*this, options);
+  // Poll (bounded) until the lock is gone; then check when it went.
+  bool locked = pp::detail::is_port_locked(p);
+  const bool locked_at_first = locked || std::chrono::steady_clock::now() - start >= 100ms;
+  CHECK(locked_at_first);
+  asio::steady_timer timer(io);
+  for (int i = 0; i < 200 && locked; ++i) {
+    timer.expires_after(10ms);
+    timer.wait();
+    locked = pp::detail::is_port_locked(p);
+  }
+  CHECK_FALSE(locked);
+  CHECK(std::chrono::steady_clock::now() - start >= 100ms);
+  // The idle process's registry forgets the entry by itself (its timer, not a call).
+  std::size_t stored = pp::detail::stored_lock_count();
+  for (int i = 0; i < 500 && stored != 0; ++i) {
+    timer.expires_after(10ms);
+    timer.wait();
+    stored = pp::detail::stored_lock_count();
+  }
+  CHECK(stored == 0);
+}
+
+TEST_CASE_FIXTURE(fixture, "reserve locks until release_port or clear_locked_ports") {
+  pp::get_port_options options;
+  options.hold = 1ms;
+  options.reserve = true;
+  const std::uint16_t a = get_free_port(*this, options);
+  const std::uint16_t b = get_free_port(*this, options);
+  asio::steady_timer timer(io, 20ms);
+  timer.wait();  // far past `hold`: a reserved lock ignores it
+  CHECK(pp::detail::is_port_locked(a));
+  CHECK(pp::detail::is_port_locked(b));
+  pp::release_port(a);
+  CHECK_FALSE(pp::detail::is_port_locked(a));
+  CHECK(pp::detail::is_port_locked(b));
+  pp::clear_locked_ports();
+  CHECK_FALSE(pp::detail::is_port_locked(b));
+  // A zero hold locks nothing.
+  options = {};
+  options.hold = 0ms;
+  CHECK_FALSE(pp::detail::is_port_locked(get_free_port(*this, options)));
+}
+
+TEST_CASE_FIXTURE(fixture, "the registry never keeps io_context::run() from returning") {
+  pp::get_port_options options;
+  options.hold = std::chrono::hours(1);
+  const auto start = std::chrono::steady_clock::now();
+  get_free_port(*this, options);  // run() returned, with an hour-long lock pending
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+  CHECK(io.stopped());
+}
+
+TEST_CASE_FIXTURE(fixture, "the handler is not called inside the initiating function, once, on its executor") {
+  auto strand = asio::make_strand(io);
+  bool initiating = true;
+  test::call_counter counter;
+  bool on_strand = false;
+  pp::async_get_port(io.get_executor(),
+                     asio::bind_executor(strand, [&](std::error_code ec, std::uint16_t port) {
+                       CHECK_FALSE(initiating);
+                       CHECK_FALSE(ec);
+                       CHECK(port != 0);
+                       ++counter.calls;
+                       on_strand = strand.running_in_this_thread();
+                     }));
+  initiating = false;
+  CHECK(counter.calls == 0);
+  run();
+  CHECK(counter.calls == 1);
+  CHECK(on_strand);
+}
+
+TEST_CASE_FIXTURE(fixture, "the handler runs on the io_context's thread, not the registry's") {
+  std::thread::id handler_thread;
+  pp::async_get_port(io, [&](std::error_code, std::uint16_t) {
+    handler_thread = std::this_thread::get_id();
+  });
+  std::thread runner([&] { io.run(); });
+  const auto runner_id = runner.get_id();
+  runner.join();
+  CHECK(handler_thread == runner_id);
+}
+
+TEST_CASE_FIXTURE(fixture, "every completion token: use_future") {
+  std::future<std::uint16_t> f = pp::async_get_port(io, asio::use_future);
+  run();
+  REQUIRE(f.wait_for(0s) == std::future_status::ready);
+  CHECK(f.get() != 0);
+  // An error arrives as an exception.
+  pp::get_port_options options;
+  options.port = test::os_port();
+  options.exclude = options.port;
+  options.fallback = false;
+  auto failing = pp::async_get_port(io.get_executor(), options, asio::use_future);
+  run();
+  CHECK_THROWS_AS(failing.get(), std::system_error);
+}
+
+TEST_CASE_FIXTURE(fixture, "every completion token: use_awaitable and as_tuple") {
+  test::run_coroutine(*this, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    const std::uint16_t a = co_await pp::async_get_port(ex, asio::use_awaitable);
+    CHECK(a != 0);
+    pp::get_port_options options;  // built first: GCC 12 rejects a braced list in co_await
+    options.port = a;
+    options.fallback = false;
+    auto [ec, b] = co_await pp::async_get_port(
+        ex, options, asio::experimental::as_tuple(asio::use_awaitable));
+    CHECK(ec == pp::error::no_available_port);  // `a` is locked
+    CHECK(b == 0);
+    options.fallback = true;
+    bool threw = false;
+    options.exclude = pp::port_numbers(1024, 65535);
+    try {
+      co_await pp::async_get_port(ex, options, asio::use_awaitable);
+    } catch (const std::system_error& e) {
+      threw = e.code() == pp::error::no_available_port;
+    }
+    CHECK(threw);
+  }());
+}
+
+TEST_CASE_FIXTURE(fixture, "every completion token: deferred") {
+  auto op = pp::async_get_port(io, asio::experimental::deferred);
+  CHECK(io.poll() == 0);  // deferred: nothing started yet
+  std::uint16_t port = 0;
+  std::move(op)([&](std::error_code ec, std::uint16_t p) {
+    CHECK_FALSE(ec);
+    port = p;
+  });
+  run();
+  CHECK(port != 0);
+}
+
+TEST_CASE_FIXTURE(fixture, "cancellation through a slot: operation_aborted, no lock left") {
+  asio::cancellation_signal signal;
+  std::error_code result;
+  std::uint16_t port = 1;
+  pp::async_get_port(io, asio::bind_cancellation_slot(signal.slot(),
+                                                      [&](std::error_code ec, std::uint16_t p) {
+                                                        result = ec;
+                                                        port = p;
+                                                      }));
+  signal.emit(asio::cancellation_type::terminal);
+  run();
+  CHECK(result == asio::error::operation_aborted);
+  CHECK(port == 0);
+  CHECK(pp::detail::stored_lock_count() == 0);
+  // Partial and total cancellation are honoured too.
+  for (const auto type : {asio::cancellation_type::partial, asio::cancellation_type::total}) {
+    asio::cancellation_signal s;
+    pp::async_get_port(io, asio::bind_cancellation_slot(s.slot(), [&](std::error_code ec,
+                                                                       std::uint16_t) {
+                         result = ec;
+                       }));
+    s.emit(type);
+    run();
+    CHECK(result == asio::error::operation_aborted);
+  }
+  CHECK(pp::detail::stored_lock_count() == 0);
+  CHECK(test::count_fds() == fds_before);
+}
+
+TEST_CASE_FIXTURE(fixture, "cancellation in a parallel group (`||`): the loser is aborted, no lock left") {
+  // Many busy preferred ports make the search take several strand visits, so a
+  // plain post() wins the race and the search is cancelled between visits.
+  std::vector<asio::ip::tcp::acceptor> servers;
+  pp::get_port_options options;
+  std::vector<std::uint16_t> busy;
+  for (int i = 0; i < 150; ++i) {
+    servers.push_back(test::listen_on(io, "127.0.0.1"));
+    busy.push_back(servers.back().local_endpoint().port());
+  }
+  options.port = busy;
+  std::error_code get_ec;
+  std::uint16_t got = 1;
+  bool done = false;
+  asio::experimental::make_parallel_group(
+      pp::async_get_port(io, options, asio::experimental::deferred),
+      asio::post(io, asio::experimental::deferred))
+      .async_wait(asio::experimental::wait_for_one(),
+                  [&](std::array<std::size_t, 2> order, std::error_code ec, std::uint16_t port) {
+                    CHECK(order[0] == 1);  // the post finished first
+                    get_ec = ec;
+                    got = port;
+                    done = true;
+                  });
+  run();
+  REQUIRE(done);
+  CHECK(get_ec == asio::error::operation_aborted);
+  CHECK(got == 0);
+  CHECK(pp::detail::stored_lock_count() == 0);
+
+  // The same with awaitable operators: a timer against the search.
+  using namespace asio::experimental::awaitable_operators;
+  test::run_coroutine(*this, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer timer(ex, 10s);
+    auto winner = co_await (pp::async_get_port(ex, options, asio::use_awaitable) ||
+                            timer.async_wait(asio::use_awaitable));
+    CHECK(winner.index() == 0);  // the search wins; the timer is cancelled
+    CHECK(std::get<0>(winner) != 0);
+  }());
+}
+
+TEST_CASE_FIXTURE(fixture, "no file descriptor outlives its operation") {
+  const std::size_t before = test::count_fds();
+  for (int i = 0; i < 20; ++i) {
+    pp::async_get_port(io, [](std::error_code, std::uint16_t) {});
+  }
+  pp::get_port_options bad;
+  bad.host = "192.0.2.1";
+  pp::async_get_port(io, bad, [](std::error_code, std::uint16_t) {});
+  run();
+  CHECK(test::count_fds() == before);
+}
+
+TEST_CASE_FIXTURE(fixture, "400 concurrent calls on two threads and two io_contexts: 400 distinct ports") {
+  asio::io_context second;
+  std::mutex m;
+  std::vector<std::uint16_t> ports;
+  int failures = 0;
+  auto start = [&](asio::io_context& ctx) {
+    for (int i = 0; i < 200; ++i) {
+      pp::async_get_port(ctx, [&](std::error_code ec, std::uint16_t p) {
+        std::lock_guard lock(m);
+        if (ec) ++failures;
+        ports.push_back(p);
+      });
+    }
+  };
+  start(io);
+  start(second);
+  std::thread t1([&] { io.run_for(60s); });
+  std::thread t2([&] { second.run_for(60s); });
+  t1.join();
+  t2.join();
+  CHECK(failures == 0);
+  CHECK(ports.size() == 400);
+  CHECK(std::set<std::uint16_t>(ports.begin(), ports.end()).size() == 400);
+  CHECK(pp::detail::stored_lock_count() == 400);
+  pp::clear_locked_ports();
+  CHECK(pp::detail::stored_lock_count() == 0);
+}

@@ -1,0 +1,94 @@
+#include <portprobe/detail/lock_table.hpp>
+
+#include <doctest/doctest.h>
+
+// The lock rules, on an injected clock: no sleeping.
+using portprobe::detail::lock_table;
+using namespace std::chrono_literals;
+
+namespace {
+const lock_table::time_point t0 = lock_table::time_point{} + 1000h;
+}
+
+TEST_CASE("a lock lasts exactly its hold: at least hold, at most twice hold") {
+  lock_table t;
+  CHECK(t.try_lock(3000, t0, 15s, false));
+  CHECK(t.is_locked(3000, t0));
+  CHECK(t.is_locked(3000, t0 + 15s - 1ns));
+  CHECK_FALSE(t.is_locked(3000, t0 + 15s));
+  CHECK_FALSE(t.is_locked(3000, t0 + 30s));
+  CHECK_FALSE(t.is_locked(3001, t0));
+}
+
+TEST_CASE("a locked port cannot be locked again until its hold ends") {
+  lock_table t;
+  CHECK(t.try_lock(3000, t0, 10s, false));
+  CHECK_FALSE(t.try_lock(3000, t0 + 5s, 10s, false));
+  CHECK(t.is_locked(3000, t0 + 9s));  // the failed try did not extend nor shorten it
+  CHECK_FALSE(t.is_locked(3000, t0 + 10s));
+  CHECK(t.try_lock(3000, t0 + 10s, 10s, false));  // free again: a new hold from then
+  CHECK(t.is_locked(3000, t0 + 19s));
+}
+
+TEST_CASE("an idle process forgets its locks: expire() after the hold, whatever happened") {
+  // get-port's locks of an idle process never expire; here expiry is a
+  // function of time alone.
+  lock_table t;
+  CHECK(t.try_lock(3000, t0, 15s, false));
+  CHECK(t.try_lock(3001, t0 + 5s, 15s, false));
+  CHECK(t.size() == 2);
+  auto next = t.expire(t0 + 1s);
+  REQUIRE(next);
+  CHECK(*next == t0 + 15s);  // the timer is armed for the earliest end
+  next = t.expire(t0 + 15s);
+  CHECK(t.size() == 1);
+  REQUIRE(next);
+  CHECK(*next == t0 + 20s);
+  CHECK_FALSE(t.expire(t0 + 20s));
+  CHECK(t.size() == 0);
+}
+
+TEST_CASE("reserved locks last until released or cleared") {
+  lock_table t;
+  CHECK(t.try_lock(4000, t0, 1s, true));
+  CHECK(t.try_lock(4001, t0, 1s, false));
+  CHECK_FALSE(t.expire(t0 + 24h));  // no deadline pending: reserved ones have none
+  CHECK(t.is_locked(4000, t0 + 24h));
+  CHECK_FALSE(t.is_locked(4001, t0 + 24h));
+  t.release(4000);
+  CHECK_FALSE(t.is_locked(4000, t0 + 24h));
+  CHECK(t.try_lock(4000, t0, 1s, true));
+  CHECK(t.try_lock(4002, t0, 1h, false));
+  t.clear();
+  CHECK(t.size() == 0);
+  CHECK_FALSE(t.is_locked(4000, t0));
+  CHECK_FALSE(t.is_locked(4002, t0));
+}
+
+TEST_CASE("release ends a lock now; releasing an unlocked port does nothing") {
+  lock_table t;
+  t.release(5000);
+  CHECK(t.try_lock(5000, t0, 1h, false));
+  t.release(5000);
+  CHECK_FALSE(t.is_locked(5000, t0));
+  CHECK(t.size() == 0);
+}
+
+TEST_CASE("a zero hold locks nothing; a huge hold does not overflow") {
+  lock_table t;
+  CHECK(t.try_lock(6000, t0, 0s, false));
+  CHECK_FALSE(t.is_locked(6000, t0));
+  CHECK(t.size() == 0);
+  CHECK(t.try_lock(6001, t0, lock_table::duration::max(), false));
+  CHECK(t.is_locked(6001, t0 + 24h * 365 * 100));
+}
+
+TEST_CASE("a view at a fixed time answers for the search") {
+  lock_table t;
+  CHECK(t.try_lock(7000, t0, 10s, false));
+  const lock_table::view_at before(t, t0 + 9s);
+  const lock_table::view_at after(t, t0 + 10s);
+  const portprobe::detail::lock_view& v = before;
+  CHECK(v.is_locked(7000));
+  CHECK_FALSE(after.is_locked(7000));
+}

@@ -1,0 +1,122 @@
+// test/support.hpp: what every test file shares. Included after the header
+// under test, so that each test file proves its header stands alone.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
+#include <filesystem>
+#include <ostream>
+#include <string>
+#include <thread>
+
+#include <asio/awaitable.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <doctest/doctest.h>
+
+namespace test {
+
+/// Open file descriptors of this process.
+inline std::size_t count_fds() {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+  return n;
+}
+
+/// An io_context whose destructor checks that the test left no work behind
+/// (no pending operation, no handler not yet run) and no file descriptor open.
+struct io_fixture {
+  asio::io_context io;
+  std::size_t fds_before = count_fds();
+
+  io_fixture() = default;
+  io_fixture(const io_fixture&) = delete;
+  io_fixture& operator=(const io_fixture&) = delete;
+  ~io_fixture() {
+    io.restart();
+    const std::size_t ran = io.poll();
+    CHECK_MESSAGE(ran == 0, "handlers were still queued at the end of the test");
+    CHECK_MESSAGE(io.stopped(), "work was left pending on the io_context");
+  }
+
+  /// Runs the io_context until it runs out of work, or fails the test after
+  /// `limit` (a generous bound, never a synchronisation).
+  void run(std::chrono::seconds limit = std::chrono::seconds(30)) {
+    io.restart();
+    io.run_for(limit);
+    REQUIRE_MESSAGE(io.stopped(), "the io_context still had work after the time limit");
+  }
+};
+
+/// Counts invocations of a completion handler: a test asserts exactly one.
+struct call_counter {
+  int calls = 0;
+  std::thread::id thread;
+};
+
+/// A listening socket on `address`, port chosen by the OS unless given.
+inline asio::ip::tcp::acceptor listen_on(asio::io_context& io, const std::string& address,
+                                         std::uint16_t port = 0) {
+  const asio::ip::tcp::endpoint ep(asio::ip::make_address(address), port);
+  asio::ip::tcp::acceptor a(io, ep.protocol());
+  if (ep.address().is_v6()) a.set_option(asio::ip::v6_only(false));
+  a.set_option(asio::socket_base::reuse_address(true));
+  a.bind(ep);
+  a.listen();
+  return a;
+}
+
+/// Whether a listening socket can be bound to address:port right now.
+inline bool can_listen(const std::string& address, std::uint16_t port) {
+  asio::io_context io;
+  try {
+    listen_on(io, address, port);
+    return true;
+  } catch (const std::system_error&) {
+    return false;
+  }
+}
+
+/// A port that is free now on every local address (the OS chose it).
+inline std::uint16_t os_port() {
+  asio::io_context io;
+  auto a = listen_on(io, "::");
+  return a.local_endpoint().port();
+}
+
+}  // namespace test
+
+namespace test {
+
+/// Runs a coroutine to its end on `fx`'s io_context (bounded), rethrowing what it threw.
+inline void run_coroutine(io_fixture& fx, asio::awaitable<void> coro) {
+  std::exception_ptr failure;
+  bool done = false;
+  asio::co_spawn(fx.io, std::move(coro), [&](std::exception_ptr e) {
+    failure = e;
+    done = true;
+  });
+  fx.run();
+  REQUIRE(done);
+  if (failure) std::rethrow_exception(failure);
+}
+
+/// `n` consecutive ports free right now on every local address, found by
+/// trying OS-chosen starting points (bounded).
+inline std::uint16_t free_run(int n) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    const std::uint16_t start = os_port();
+    if (start + n - 1 > 65535) continue;
+    bool all = true;
+    for (int i = 0; i < n && all; ++i) all = can_listen("::", static_cast<std::uint16_t>(start + i));
+    if (all) return start;
+  }
+  FAIL("no run of free ports found");
+  return 0;
+}
+
+}  // namespace test
