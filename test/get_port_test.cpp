@@ -31,7 +31,10 @@ namespace {
 
 // Each test starts with no lock held by this process.
 struct fixture : test::io_fixture {
-  fixture() { pp::clear_locked_ports(); }
+  fixture() {
+    pp::clear_locked_ports();           // creates the registry (its timer's reactor) too
+    fds_before = test::count_fds();
+  }
 };
 
 // Runs async_get_port with a callback and returns what it completed with.
