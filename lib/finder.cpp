@@ -132,7 +132,7 @@ bool finder::run() {
     if (a.kind == port_search::action_kind::found) {
       if (!reg.try_lock(a.port, s.hold, s.reserve)) {
         // Cannot happen: the search checked the lock on this same strand visit.
-        return s.fail(std::make_error_code(std::errc::resource_unavailable_try_again));
+        return s.fail(asio::error::try_again);
       }
       s.locked = true;
       s.port = a.port;

@@ -27,6 +27,9 @@ std::atomic<probe_plan> plan{native_plan};
 // Whether the dual-stack wildcard `::` can be bound here: 1 yes, 0 no, -1 unknown.
 std::atomic<int> dual_stack{-1};
 
+// OS errors in std::system_category(): equal to the std::errc conditions
+// (EADDRNOTAVAIL == std::errc::address_not_available), which Asio's own system
+// category does not map for every errno.
 std::error_code last_error() { return {errno, std::system_category()}; }
 
 verdict classify_bind_error(int e) {

@@ -54,10 +54,10 @@ std::pair<std::error_code, std::uint16_t> get_port(test::io_fixture& fx,
 }
 
 std::uint16_t get_free_port(test::io_fixture& fx, const pp::get_port_options& options = {}) {
-  auto [ec, port] = get_port(fx, options);
-  REQUIRE_MESSAGE(!ec, ec.message());
-  REQUIRE(port != 0);
-  return port;
+  const auto result = get_port(fx, options);
+  REQUIRE_MESSAGE(!result.first, result.first.message());
+  REQUIRE(result.second != 0);
+  return result.second;
 }
 
 // The OS's ephemeral range, from /proc.
@@ -236,6 +236,8 @@ TEST_CASE_FIXTURE(fixture, "a host that is not local, or not an IP address, is a
   auto [ec, port] = get_port(*this, options);
   CHECK(ec == std::errc::address_not_available);
   CHECK(port == 0);
+  options.host = "fe80::1";  // link-local without a scope: EINVAL, an error, not a skip
+  CHECK(get_port(*this, options).first == std::errc::invalid_argument);
   options.host = "localhost";
   CHECK(get_port(*this, options).first == asio::error::invalid_argument);
   options.host = "not an address";

@@ -3,6 +3,7 @@
 #include <array>
 #include <list>
 #include <ranges>
+#include <span>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -76,8 +77,8 @@ TEST_CASE("port_list: empty, one port, a braced list, a range, any integral rang
   CHECK(to_vector(pp::port_list(a)) == std::vector<int>{80, 443});
   const std::list<long> l{9000, 9001};
   CHECK(to_vector(pp::port_list(l)) == std::vector<int>{9000, 9001});
-  CHECK(to_vector(pp::port_list(std::views::iota(6000, 6003))) ==
-        std::vector<int>{6000, 6001, 6002});
+  const std::span<const int> span(v);
+  CHECK(to_vector(pp::port_list(span.subspan(1))) == std::vector<int>{7, 6});
 }
 
 TEST_CASE("port_list: a whole range is stored compactly and iterates lazily") {

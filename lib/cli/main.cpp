@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 #include <asio/io_context.hpp>
+#include <asio/ip/address.hpp>
 
 namespace pp = portprobe;
 
@@ -50,10 +51,13 @@ struct get_command {
         "port the OS chooses. Free means a listening socket can be bound to it on every local\n"
         "address (or on --host). Exit 0 with a port, 1 when --no-fallback finds none.\n"
         "Example: portprobe get 3000 3001 --host 127.0.0.1");
-    cmd->add_option("PORTS", ports, "Preferred ports: 3000, 3000-3100 or 3000,3005,4000-4010");
+    cmd->add_option("PORTS", ports, "Preferred ports: 3000, 3000-3100 or 3000,3005,4000-4010")
+        ->type_name("PORTS");
     cmd->add_option("--exclude", exclude, "Ports never to print (same syntax; repeatable)")
-        ->allow_extra_args(false);
-    cmd->add_option("--host", host, "Only this IPv4/IPv6 address (default: every local address)");
+        ->allow_extra_args(false)
+        ->type_name("PORTS");
+    cmd->add_option("--host", host, "Only this IPv4/IPv6 address (default: every local address)")
+        ->type_name("H");
     cmd->add_flag("--no-fallback", no_fallback, "Only the preferred ports");
     cmd->callback([this] { chosen = true; });
   }
@@ -76,15 +80,11 @@ struct get_command {
     });
     io.run();
     if (result == pp::error::no_available_port) {
-      std::cerr << "portprobe get: no free port among the preferred ports\n";
+      std::cerr << (options.fallback ? "portprobe get: no free port left\n"
+                                     : "portprobe get: no free port among the preferred ports\n");
       return exit_not_found;
     }
-    if (result == asio::error::invalid_argument) {
-      throw usage_error("invalid --host '" + host + "': not an IP address");
-    }
-    if (result == std::errc::address_not_available) {
-      throw usage_error("invalid --host '" + host + "': not an address of this machine");
-    }
+    if (!host.empty()) check_host(result);
     if (result) {
       std::cerr << "portprobe get: " << result.message() << '\n';
       return exit_not_found;
@@ -94,6 +94,21 @@ struct get_command {
   }
 
   bool chosen = false;
+
+ private:
+  // An error that comes from the value of --host is bad usage, named.
+  void check_host(const std::error_code& ec) const {
+    std::error_code parse_error;
+    (void)asio::ip::make_address(host, parse_error);
+    if (parse_error) throw usage_error("invalid --host '" + host + "': not an IP address");
+    if (ec == std::errc::address_not_available) {
+      throw usage_error("invalid --host '" + host + "': not an address of this machine");
+    }
+    if (ec == std::errc::invalid_argument || ec == std::errc::address_family_not_supported) {
+      throw usage_error("invalid --host '" + host + "': cannot be bound here (" + ec.message() +
+                        "; a link-local IPv6 address needs its interface: fe80::1%eth0)");
+    }
+  }
 };
 
 }  // namespace
@@ -104,6 +119,19 @@ int main(int argc, char** argv) {
   app.footer("Run 'portprobe COMMAND --help' for a command's options.");
   get_command get;
   get.add_to(app);
+
+  // An unknown command or option before any command: name it (CLI11 would only
+  // say that a command is required).
+  if (argc > 1) {
+    const std::string first = argv[1];
+    bool known = first == "-h" || first == "--help";
+    for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->check_name(first);
+    if (!known) {
+      std::cerr << "portprobe: unknown " << (first.starts_with('-') ? "option" : "command")
+                << " '" << first << "'\nRun 'portprobe --help' for usage.\n";
+      return exit_usage;
+    }
+  }
 
   try {
     app.parse(argc, argv);
