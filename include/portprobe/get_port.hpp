@@ -8,10 +8,8 @@
 #include <type_traits>
 
 #include <asio/async_result.hpp>
-#include <asio/execution/executor.hpp>
-#include <asio/execution_context.hpp>
-#include <asio/is_executor.hpp>
 
+#include <portprobe/detail/async.hpp>
 #include <portprobe/error.hpp>
 #include <portprobe/ports.hpp>
 
@@ -38,18 +36,6 @@ struct get_port_options {
   bool reserve = false;
 };
 
-namespace detail {
-template <typename T>
-concept executor_like = asio::execution::is_executor<T>::value || asio::is_executor<T>::value;
-template <typename T>
-concept context_like = std::is_convertible_v<T&, asio::execution_context&>;
-/// A completion token is anything but the option and argument types: this keeps
-/// async_x(ex, opts) from reading `opts` as a token.
-template <typename T>
-concept token_like = !std::is_same_v<std::remove_cvref_t<T>, get_port_options> &&
-                     !std::is_integral_v<std::remove_cvref_t<T>> &&
-                     !std::is_same_v<std::remove_cvref_t<T>, port_list>;
-}  // namespace detail
 
 /// Asynchronously finds a free TCP port.
 ///

@@ -1,0 +1,409 @@
+// portprobe/detail/status_op.hpp: the composed operation behind
+// async_check_status(), async_find_port_in_use(), async_find_port_not_in_use()
+// and async_scan().
+//
+// One composed operation drives a window of connect probes (children). Its
+// state lives in an engine shared with the children's handlers; everything the
+// engine touches runs on a strand over the caller's executor, so that an
+// io_context run by several threads is safe. The order of probes and the
+// moment the answer is known come from detail::ordered_window (plain code);
+// the engine only does the I/O it asks for. The operation completes after every
+// child has settled and closed its socket, by posting to the handler's
+// associated executor.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <asio/basic_waitable_timer.hpp>
+#include <asio/cancellation_state.hpp>
+#include <asio/compose.hpp>
+#include <asio/dispatch.hpp>
+#include <asio/error.hpp>
+#include <asio/ip/basic_resolver.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/post.hpp>
+#include <asio/strand.hpp>
+
+#include <portprobe/detail/window.hpp>
+#include <portprobe/ports.hpp>
+#include <portprobe/status.hpp>
+
+namespace portprobe::detail {
+
+/// Probes in flight when check_options::concurrency is 0.
+inline constexpr std::size_t default_concurrency = 256;
+
+/// What a connect's outcome means for one address (compiled: lib/status.cpp).
+enum class connect_outcome { open, closed, filtered, resource, aborted };
+connect_outcome classify_connect(const std::error_code& ec, bool timed_out) noexcept;
+
+/// The options checked, or the error they deserve (compiled).
+std::error_code validate(const check_options& options) noexcept;
+
+/// What the engine hands back to the composed operation.
+struct status_result {
+  std::error_code ec;
+  bool aborted = false;  // ended by the caller's cancellation
+  ordered_window::goal goal = ordered_window::goal::all;
+  std::vector<std::uint16_t> ports;
+  std::optional<std::size_t> answer;
+  std::vector<port_status> statuses;
+};
+
+template <typename Executor, typename Done>
+class status_engine : public std::enable_shared_from_this<status_engine<Executor, Done>> {
+ public:
+  using strand_type = asio::strand<Executor>;
+  using socket_type = asio::basic_stream_socket<asio::ip::tcp, strand_type>;
+  using timer_type = asio::basic_waitable_timer<std::chrono::steady_clock,
+                                                asio::wait_traits<std::chrono::steady_clock>,
+                                                strand_type>;
+  using resolver_type = asio::ip::basic_resolver<asio::ip::tcp, strand_type>;
+
+  status_engine(const Executor& ex, std::shared_ptr<status_result> result,
+                const check_options& options, Done done)
+      : strand_(asio::make_strand(ex)),
+        result_(std::move(result)),
+        host_(options.host),
+        timeout_(options.timeout),
+        window_(result_->ports.size(),
+                options.concurrency ? options.concurrency : default_concurrency, result_->goal),
+        done_(std::move(done)) {}
+
+  /// Starts; `slot` is the operation's cancellation slot.
+  void start(asio::cancellation_slot slot, std::error_code invalid) {
+    if (slot.is_connected()) {
+      std::weak_ptr<status_engine> weak = this->shared_from_this();
+      slot.assign([weak, strand = strand_](asio::cancellation_type) {
+        asio::dispatch(strand, [weak] {
+          if (auto self = weak.lock()) self->cancel();
+        });
+      });
+    }
+    asio::dispatch(strand_, [self = this->shared_from_this(), invalid] { self->begin(invalid); });
+  }
+
+ private:
+  struct child {
+    child(const strand_type& s) : socket(s), timer(s) {}
+    std::size_t index = 0;
+    std::size_t address = 0;
+    bool saw_filtered = false;
+    bool timed_out = false;
+    bool cancelled = false;
+    int pending = 0;
+    std::error_code connect_ec;
+    socket_type socket;
+    timer_type timer;
+  };
+
+  void begin(std::error_code invalid) {
+    if (invalid) return fail(invalid);
+    std::error_code ec;
+    const asio::ip::address address = asio::ip::make_address(host_, ec);
+    if (!ec) {
+      addresses_.push_back(address);
+      return launch();
+    }
+    resolver_.emplace(strand_);
+    ++live_;
+    resolver_->async_resolve(
+        host_, "",
+        [self = this->shared_from_this()](const std::error_code& e,
+                                          const asio::ip::tcp::resolver::results_type& results) {
+          --self->live_;
+          self->resolved(e, results);
+        });
+  }
+
+  void resolved(const std::error_code& ec, const asio::ip::tcp::resolver::results_type& results) {
+    if (finishing_) return settle_finish();
+    if (ec) return fail(ec);
+    for (const auto& entry : results) {
+      const auto a = entry.endpoint().address();
+      bool seen = false;
+      for (const auto& known : addresses_) seen = seen || known == a;
+      if (!seen) addresses_.push_back(a);
+    }
+    if (addresses_.empty()) return fail(asio::error::host_not_found);
+    launch();
+  }
+
+  void launch() {
+    if (finishing_) return settle_finish();
+    while (auto index = window_.next()) {
+      if (!start_child(*index)) return;
+    }
+    if (window_.finished()) finish();
+  }
+
+  // Returns false when the operation has failed.
+  bool start_child(std::size_t index) {
+    child* c = acquire();
+    c->index = index;
+    c->address = 0;
+    c->saw_filtered = false;
+    return connect_next(c);
+  }
+
+  bool connect_next(child* c) {
+    const asio::ip::tcp::endpoint endpoint(addresses_[c->address], result_->ports[c->index]);
+    std::error_code ec;
+    c->socket.open(endpoint.protocol(), ec);
+    if (ec) {
+      if (classify_connect(ec, false) == connect_outcome::resource) {
+        const std::size_t index = c->index;
+        release(c);
+        if (window_.retry(index)) return true;
+        fail(ec);
+        return false;
+      }
+      // The family cannot be used here (IPv6 disabled): unreachable. Settled
+      // from the strand's queue, not from here, so that a long list of such
+      // ports does not recurse.
+      c->saw_filtered = true;
+      ++live_;
+      asio::post(strand_, [self = this->shared_from_this(), c] {
+        --self->live_;
+        if (self->finishing_) {
+          self->release(c);
+          return self->settle_finish();
+        }
+        self->next_address(c);
+      });
+      return true;
+    }
+    c->timed_out = false;
+    c->connect_ec.clear();
+    c->pending = 2;
+    ++live_;
+    c->socket.async_connect(endpoint, [self = this->shared_from_this(), c](std::error_code e) {
+      c->connect_ec = e;
+      c->timer.cancel();
+      self->step(c);
+    });
+    c->timer.expires_after(timeout_);
+    c->timer.async_wait([self = this->shared_from_this(), c](std::error_code e) {
+      if (!e) {
+        c->timed_out = true;
+        c->socket.cancel();
+      }
+      self->step(c);
+    });
+    return true;
+  }
+
+  // One of a child's two handlers ran; the second settles the probe.
+  void step(child* c) {
+    if (--c->pending != 0) return;
+    --live_;
+    connect_outcome o = classify_connect(c->connect_ec, c->timed_out);
+    if (o == connect_outcome::open) {
+      // Nothing listens where a socket met itself (local port = remote port).
+      std::error_code e1;
+      std::error_code e2;
+      if (c->socket.local_endpoint(e1) == c->socket.remote_endpoint(e2) && !e1 && !e2) {
+        o = connect_outcome::closed;
+      }
+      c->socket.set_option(asio::socket_base::linger(true, 0), e1);  // reset: no TIME_WAIT
+    }
+    std::error_code ignored;
+    c->socket.close(ignored);
+    if (c->cancelled || o == connect_outcome::aborted) {
+      const std::size_t index = c->index;
+      release(c);
+      if (!window_.finished()) window_.complete(index, port_status::filtered);
+      return finishing_ ? settle_finish() : launch();
+    }
+    if (finishing_) {
+      release(c);
+      return settle_finish();
+    }
+    if (o == connect_outcome::resource) {
+      const std::size_t index = c->index;
+      release(c);
+      if (!window_.retry(index)) return fail(c->connect_ec);
+      return launch();
+    }
+    if (o == connect_outcome::open) return settle(c, port_status::open);
+    if (o == connect_outcome::filtered) c->saw_filtered = true;
+    next_address(c);
+  }
+
+  // This address refused or was silent: try the next, else the port's status.
+  bool next_address(child* c) {
+    if (++c->address < addresses_.size()) return connect_next(c);
+    settle(c, c->saw_filtered ? port_status::filtered : port_status::closed);
+    return !finishing_;
+  }
+
+  void settle(child* c, port_status status) {
+    const std::size_t index = c->index;
+    release(c);
+    window_.complete(index, status);
+    if (window_.finished()) return finish();
+    // Probes after the best candidate can no longer change the answer.
+    for (auto& other : children_) {
+      if (other->pending != 0 && !other->cancelled && !window_.matters(other->index)) {
+        abort_child(*other);
+      }
+    }
+    launch();
+  }
+
+  void finish() {
+    if (!finishing_) {
+      finishing_ = true;
+      if (result_->goal == ordered_window::goal::all) {
+        result_->statuses = window_.statuses();
+      } else {
+        result_->answer = window_.answer();
+      }
+      abort_all();
+    }
+    settle_finish();
+  }
+
+  void fail(std::error_code ec) {
+    if (!finishing_) {
+      result_->ec = ec;
+      finishing_ = true;
+      abort_all();
+    }
+    settle_finish();
+  }
+
+  void cancel() {
+    if (finishing_) return;
+    result_->aborted = true;
+    fail(asio::error::operation_aborted);
+  }
+
+  void abort_all() {
+    if (resolver_) resolver_->cancel();
+    for (auto& c : children_) {
+      if (c->pending != 0) abort_child(*c);
+    }
+  }
+
+  static void abort_child(child& c) {
+    c.cancelled = true;
+    std::error_code ignored;
+    c.socket.cancel(ignored);
+    c.timer.cancel();
+  }
+
+  // Completes once nothing is in flight: every socket closed.
+  void settle_finish() {
+    if (live_ != 0 || completed_) return;
+    completed_ = true;
+    done_();
+  }
+
+  child* acquire() {
+    if (free_.empty()) {
+      children_.push_back(std::make_unique<child>(strand_));
+      return children_.back().get();
+    }
+    child* c = free_.back();
+    free_.pop_back();
+    c->cancelled = false;
+    return c;
+  }
+
+  void release(child* c) { free_.push_back(c); }
+
+  strand_type strand_;
+  std::shared_ptr<status_result> result_;
+  std::string host_;
+  std::chrono::milliseconds timeout_;
+  ordered_window window_;
+  Done done_;
+  std::optional<resolver_type> resolver_;
+  std::vector<asio::ip::address> addresses_;
+  std::vector<std::unique_ptr<child>> children_;
+  std::vector<child*> free_;
+  std::size_t live_ = 0;  // handlers outstanding: connects, timers, the resolve
+  bool finishing_ = false;
+  bool completed_ = false;
+};
+
+/// Posts the composed operation back to its handler's executor when done.
+template <typename Self>
+struct post_self {
+  Self self;
+  void operator()() { asio::post(std::move(self)); }
+};
+
+/// The composed operation's own state: what it asked for, and the result box.
+/// Mode: check (void(ec, port_status)), find (void(ec, optional<uint16_t>)),
+/// scan (void(ec, vector<port_report>)).
+enum class status_mode { check, find, scan };
+
+template <status_mode Mode, typename Executor>
+struct status_op {
+  Executor ex;
+  std::shared_ptr<status_result> result;
+  check_options options;
+  std::error_code invalid;
+  bool started = false;
+
+  template <typename Self>
+  void operator()(Self& self) {
+    if (!started) {
+      started = true;
+      self.reset_cancellation_state(asio::enable_total_cancellation());
+      // Take what is needed before `self` (and these members with it) moves.
+      const asio::cancellation_slot slot = self.get_cancellation_state().slot();
+      const Executor io_ex = ex;
+      const std::shared_ptr<status_result> box = result;
+      const check_options opts = options;
+      const std::error_code bad = invalid;
+      auto engine = std::make_shared<status_engine<Executor, post_self<Self>>>(
+          io_ex, box, opts, post_self<Self>{std::move(self)});
+      engine->start(slot, bad);
+      return;
+    }
+    // Back on the handler's executor, every probe settled.
+    status_result& r = *result;
+    if (r.aborted) r.ec = asio::error::operation_aborted;
+    if constexpr (Mode == status_mode::check) {
+      self.complete(r.ec, r.ec || r.statuses.empty() ? port_status::filtered : r.statuses[0]);
+    } else if constexpr (Mode == status_mode::find) {
+      std::optional<std::uint16_t> port;
+      if (!r.ec && r.answer) port = r.ports[*r.answer];
+      self.complete(r.ec, port);
+    } else {
+      std::vector<port_report> reports;
+      if (!r.ec) {
+        reports.reserve(r.ports.size());
+        for (std::size_t i = 0; i < r.ports.size(); ++i) {
+          reports.push_back({r.ports[i], r.statuses[i]});
+        }
+      }
+      self.complete(r.ec, std::move(reports));
+    }
+  }
+};
+
+/// Starts a status operation over `ports`.
+template <status_mode Mode, typename Signature, typename Executor, typename CompletionToken>
+auto start_status_op(const Executor& ex, std::vector<std::uint16_t> ports,
+                     ordered_window::goal goal, const check_options& options,
+                     std::error_code invalid, CompletionToken&& token) {
+  auto result = std::make_shared<status_result>();
+  result->goal = goal;
+  result->ports = std::move(ports);
+  if (!invalid) invalid = validate(options);
+  return asio::async_compose<CompletionToken, Signature>(
+      status_op<Mode, Executor>{ex, std::move(result), options, invalid}, token, ex);
+}
+
+}  // namespace portprobe::detail

@@ -1,0 +1,95 @@
+// portprobe/detail/wait_op.hpp: the composed operation behind async_wait_for_status():
+// probe, wait `interval`, probe again, until the status or the deadline.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <system_error>
+
+#include <asio/basic_waitable_timer.hpp>
+#include <asio/cancellation_state.hpp>
+#include <asio/compose.hpp>
+#include <asio/error.hpp>
+#include <asio/post.hpp>
+
+#include <portprobe/status.hpp>
+
+namespace portprobe {
+struct wait_options;
+}
+
+namespace portprobe::detail {
+
+/// The options checked, or the error they deserve (compiled: lib/wait.cpp).
+std::error_code validate(const wait_options& options, std::uint16_t port) noexcept;
+
+/// One probe's timeout: what is left of the overall one, within [1 ms, 400 ms].
+std::chrono::milliseconds probe_timeout(std::chrono::steady_clock::duration left) noexcept;
+
+template <typename Executor>
+struct wait_op {
+  using clock = std::chrono::steady_clock;
+  using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, Executor>;
+
+  Executor ex;
+  std::uint16_t port;
+  port_status wanted;
+  std::string host;
+  std::chrono::milliseconds timeout;
+  std::chrono::milliseconds interval;
+  std::error_code invalid;
+  clock::time_point deadline{};
+  std::unique_ptr<timer_type> timer;  // on the heap: `self` moves while a wait is started
+  enum class state { start, probed, waited } next = state::start;
+
+  template <typename Self>
+  void operator()(Self& self, std::error_code ec = {}, port_status status = port_status::filtered) {
+    switch (next) {
+      case state::start:
+        self.reset_cancellation_state(asio::enable_total_cancellation());
+        if (invalid) {
+          next = state::waited;  // completes with `invalid` from the posted call
+          asio::post(std::move(self));
+          return;
+        }
+        deadline = clock::now() + timeout;
+        timer = std::make_unique<timer_type>(ex);
+        return probe(self);
+
+      case state::probed:
+        if (cancelled(self)) return self.complete(asio::error::operation_aborted);
+        if (ec) return self.complete(ec);  // the host does not resolve, EMFILE...
+        if (status == wanted) return self.complete(std::error_code());
+        if (clock::now() >= deadline) return self.complete(asio::error::timed_out);
+        next = state::waited;
+        timer->expires_at(std::min(clock::now() + interval, deadline));
+        timer->async_wait(std::move(self));
+        return;
+
+      case state::waited:
+        if (invalid) return self.complete(invalid);
+        if (cancelled(self) || ec == asio::error::operation_aborted) {
+          return self.complete(asio::error::operation_aborted);
+        }
+        return probe(self);
+    }
+  }
+
+ private:
+  template <typename Self>
+  static bool cancelled(Self& self) {
+    return self.get_cancellation_state().cancelled() != asio::cancellation_type::none;
+  }
+
+  template <typename Self>
+  void probe(Self& self) {
+    check_options options;
+    options.host = host;
+    options.timeout = probe_timeout(deadline - clock::now());
+    next = state::probed;
+    async_check_status(ex, port, options, std::move(self));
+  }
+};
+
+}  // namespace portprobe::detail

@@ -1,0 +1,22 @@
+#include <portprobe/wait.hpp>
+
+#include <algorithm>
+
+#include <asio/error.hpp>
+
+namespace portprobe::detail {
+
+std::error_code validate(const wait_options& options, std::uint16_t port) noexcept {
+  if (port == 0 || options.timeout < std::chrono::milliseconds::zero() ||
+      options.interval < std::chrono::milliseconds::zero()) {
+    return asio::error::invalid_argument;
+  }
+  return {};
+}
+
+std::chrono::milliseconds probe_timeout(std::chrono::steady_clock::duration left) noexcept {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(left);
+  return std::clamp(ms, std::chrono::milliseconds(1), std::chrono::milliseconds(400));
+}
+
+}  // namespace portprobe::detail
