@@ -47,6 +47,13 @@ connect_outcome classify_connect(const std::error_code& ec, bool timed_out) noex
   }
 }
 
+std::error_code os_error(const std::error_code& ec) noexcept {
+  if (ec.category() == asio::error::get_system_category()) {
+    return {ec.value(), std::system_category()};
+  }
+  return ec;
+}
+
 std::error_code validate(const check_options& options) noexcept {
   if (options.timeout <= std::chrono::milliseconds::zero()) return asio::error::invalid_argument;
   return {};

@@ -10,6 +10,7 @@
 #include <ostream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <asio/awaitable.hpp>
 #include <asio/co_spawn.hpp>
@@ -124,5 +125,43 @@ inline std::uint16_t free_run(int n) {
   FAIL("no run of free ports found");
   return 0;
 }
+
+}  // namespace test
+
+namespace test {
+
+/// A port that answers no SYN: a listener with backlog 0 whose accept queue is
+/// full (clients connected, never accepted). A connect to it gets no answer,
+/// so a probe reports "filtered". Built on its own io_context; bounded.
+struct black_hole {
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor{io};
+  std::vector<asio::ip::tcp::socket> clients;
+  std::uint16_t port = 0;
+
+  explicit black_hole(const std::string& address = "127.0.0.1") {
+    const asio::ip::tcp::endpoint ep(asio::ip::make_address(address), 0);
+    acceptor.open(ep.protocol());
+    acceptor.bind(ep);
+    acceptor.listen(0);
+    port = acceptor.local_endpoint().port();
+    // Fill the accept queue: connect until a connect gets no answer (bounded).
+    for (int i = 0; i < 8; ++i) {
+      clients.emplace_back(io);
+      bool connected = false;
+      clients.back().async_connect(acceptor.local_endpoint(),
+                                   [&](std::error_code ec) { connected = !ec; });
+      io.restart();
+      io.run_for(std::chrono::milliseconds(300));
+      if (!connected) {
+        clients.back().close();  // that SYN went unanswered: the queue is full
+        io.restart();
+        io.poll();
+        return;
+      }
+    }
+    FAIL("the accept queue never filled up");
+  }
+};
 
 }  // namespace test

@@ -44,6 +44,11 @@ inline constexpr std::size_t default_concurrency = 256;
 enum class connect_outcome { open, closed, filtered, resource, aborted };
 connect_outcome classify_connect(const std::error_code& ec, bool timed_out) noexcept;
 
+/// An OS error as Asio reports it, in std::system_category(): equal to the
+/// std::errc conditions (EMFILE == std::errc::too_many_files_open), as every OS
+/// error portprobe passes on (compiled).
+std::error_code os_error(const std::error_code& ec) noexcept;
+
 /// The options checked, or the error they deserve (compiled).
 std::error_code validate(const check_options& options) noexcept;
 
@@ -162,7 +167,7 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
         const std::size_t index = c->index;
         release(c);
         if (window_.retry(index)) return true;
-        fail(ec);
+        fail(os_error(ec));
         return false;
       }
       // The family cannot be used here (IPv6 disabled): unreachable. Settled
@@ -229,7 +234,7 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
     if (o == connect_outcome::resource) {
       const std::size_t index = c->index;
       release(c);
-      if (!window_.retry(index)) return fail(c->connect_ec);
+      if (!window_.retry(index)) return fail(os_error(c->connect_ec));
       return launch();
     }
     if (o == connect_outcome::open) return settle(c, port_status::open);

@@ -14,10 +14,8 @@
 #include <asio/post.hpp>
 
 #include <portprobe/status.hpp>
+#include <portprobe/wait.hpp>
 
-namespace portprobe {
-struct wait_options;
-}
 
 namespace portprobe::detail {
 
@@ -31,6 +29,15 @@ template <typename Executor>
 struct wait_op {
   using clock = std::chrono::steady_clock;
   using timer_type = asio::basic_waitable_timer<clock, asio::wait_traits<clock>, Executor>;
+
+  wait_op(const Executor& e, std::uint16_t p, port_status w, const wait_options& options)
+      : ex(e),
+        port(p),
+        wanted(w),
+        host(options.host),
+        timeout(options.timeout),
+        interval(options.interval),
+        invalid(validate(options, p)) {}
 
   Executor ex;
   std::uint16_t port;

@@ -11,8 +11,7 @@ template <detail::executor_like Executor, detail::token_like CompletionToken>
 auto async_wait_for_status(const Executor& ex, std::uint16_t port, port_status wanted,
                            const wait_options& options, CompletionToken&& token) {
   return asio::async_compose<CompletionToken, void(std::error_code)>(
-      detail::wait_op<Executor>{ex, port, wanted, options.host, options.timeout,
-                                options.interval, detail::validate(options, port)},
+      detail::wait_op<Executor>(ex, port, wanted, options),
       token, ex);
 }
 

@@ -1,0 +1,97 @@
+// lib/cli/common.cpp: what the commands share (see cli.hpp).
+#include "cli.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cstddef>
+#include <limits>
+
+#include <asio/error.hpp>
+
+namespace portprobe::cli {
+
+port_list parse_ports(const std::vector<std::string>& items) {
+  std::vector<std::uint16_t> ports;
+  for (const auto& item : items) {
+    try {
+      for (std::uint16_t p : parse_port_list(item)) ports.push_back(p);
+    } catch (const std::invalid_argument& e) {
+      throw usage_error(e.what());
+    }
+  }
+  return port_list(ports);
+}
+
+std::uint16_t parse_port(const std::string& text) {
+  if (text.find_first_not_of(" \t") == std::string::npos) {
+    throw usage_error("invalid PORT '" + text + "': empty");
+  }
+  const port_list list = parse_ports({text});
+  if (list.size() != 1 || text.find_first_of(",-") != std::string::npos) {
+    throw usage_error("invalid PORT '" + text + "': one port expected (1-65535), not a list");
+  }
+  return *list.begin();
+}
+
+long long parse_number(std::string_view option, const std::string& text, long long min,
+                       long long max) {
+  long long value = 0;
+  const char* last = text.data() + text.size();
+  const auto [end, ec] = std::from_chars(text.data(), last, value);
+  if (text.empty() || ec != std::errc() || end != last || value < min || value > max) {
+    throw usage_error("invalid " + std::string(option) + " '" + text +
+                      "': expected a whole number from " + std::to_string(min) + " to " +
+                      std::to_string(max));
+  }
+  return value;
+}
+
+std::chrono::milliseconds parse_millis(std::string_view option, const std::string& text,
+                                       long long min) {
+  // At most 2^31 - 1 ms (24.8 days): far from any clock's overflow.
+  return std::chrono::milliseconds(
+      parse_number(option, text, min, std::numeric_limits<std::int32_t>::max()));
+}
+
+void probe_target::add_to(CLI::App& cmd, std::string default_timeout,
+                          const std::string& timeout_help) {
+  cmd.add_option("--host", host, "IPv4/IPv6 address or host name to probe")
+      ->type_name("H")
+      ->capture_default_str();
+  timeout = std::move(default_timeout);
+  cmd.add_option("--timeout", timeout, timeout_help)->type_name("MS")->capture_default_str();
+}
+
+check_options probe_target::probe_options() const {
+  check_options options;
+  options.host = host;
+  options.timeout = timeout_value();
+  return options;
+}
+
+void probe_target::fail(const std::error_code& ec) const {
+  if (ec.category() == asio::error::get_netdb_category() ||
+      ec.category() == asio::error::get_addrinfo_category()) {
+    throw usage_error("invalid --host '" + host + "': the name does not resolve (" +
+                      ec.message() + ")");
+  }
+  throw std::system_error(ec);
+}
+
+void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> widths;
+  for (const auto& row : rows) {
+    widths.resize(std::max(widths.size(), row.size()));
+    for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
+  }
+  for (const auto& row : rows) {
+    std::string line;
+    for (std::size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) line.append(widths[i] - row[i].size() + 2, ' ');
+    }
+    out << line << '\n';
+  }
+}
+
+}  // namespace portprobe::cli

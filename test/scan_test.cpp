@@ -1,0 +1,151 @@
+#include <portprobe/scan.hpp>
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+
+#include "support.hpp"
+
+namespace pp = portprobe;
+using namespace std::chrono_literals;
+using reports = std::vector<pp::port_report>;
+
+namespace {
+
+std::pair<std::error_code, reports> scan(test::io_fixture& fx, const pp::port_list& ports,
+                                         const pp::check_options& options = {}) {
+  std::error_code ec = asio::error::would_block;
+  reports result;
+  int calls = 0;
+  pp::async_scan(fx.io, ports, options, [&](std::error_code e, reports r) {
+    ++calls;
+    ec = e;
+    result = std::move(r);
+  });
+  fx.run();
+  REQUIRE(calls == 1);
+  return {ec, result};
+}
+
+// The lowest descriptor number free now: RLIMIT_NOFILE bounds numbers, not counts.
+rlim_t lowest_free_fd() {
+  const int fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  return static_cast<rlim_t>(fd);
+}
+
+std::vector<std::uint16_t> closed_ports(int n) {
+  asio::io_context io;
+  std::vector<asio::ip::tcp::acceptor> held;
+  std::vector<std::uint16_t> ports;
+  for (int i = 0; i < n; ++i) {
+    held.push_back(test::listen_on(io, "127.0.0.1"));
+    ports.push_back(held.back().local_endpoint().port());
+  }
+  return ports;  // all closed again as `held` goes
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(test::io_fixture, "every port of the list, in list order, with its status") {
+  test::black_hole hole;
+  auto server = test::listen_on(io, "127.0.0.1");
+  const std::uint16_t open = server.local_endpoint().port();
+  const auto closed = closed_ports(2);
+  pp::check_options options;
+  options.timeout = 200ms;
+  const auto [ec, r] = scan(*this, {closed[0], open, hole.port, closed[1], open}, options);
+  CHECK_FALSE(ec);
+  CHECK(r == reports{{closed[0], pp::port_status::closed},
+                     {open, pp::port_status::open},
+                     {hole.port, pp::port_status::filtered},
+                     {closed[1], pp::port_status::closed},
+                     {open, pp::port_status::open}});
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "an empty list: an empty report; bad options: an error") {
+  CHECK(scan(*this, {}) == std::pair{std::error_code(), reports{}});
+  pp::check_options options;
+  options.timeout = -1ms;
+  CHECK(scan(*this, {80}, options).first == asio::error::invalid_argument);
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "out of descriptors: the window shrinks and the scan goes on") {
+  // 300 ports with 256 probes allowed at once, under a limit of a few spare
+  // descriptors: slower, never a wrong status, never a failed scan.
+  auto server = test::listen_on(io, "127.0.0.1");
+  auto ports = closed_ports(299);
+  ports.push_back(server.local_endpoint().port());
+  rlimit old{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+  rlimit low = old;
+  low.rlim_cur = lowest_free_fd() + 6;  // a few spare descriptors
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
+  std::error_code ec = asio::error::would_block;
+  reports r;
+  pp::check_options options;
+  options.concurrency = 256;
+  pp::async_scan(io, ports, options, [&](std::error_code e, reports got) {
+    ec = e;
+    r = std::move(got);
+  });
+  io.run_for(60s);
+  ::setrlimit(RLIMIT_NOFILE, &old);
+  REQUIRE(io.stopped());
+  CHECK_FALSE(ec);
+  REQUIRE(r.size() == ports.size());
+  int wrong = 0;
+  for (std::size_t i = 0; i + 1 < r.size(); ++i) {
+    wrong += r[i].status != pp::port_status::closed || r[i].port != ports[i];
+  }
+  CHECK(wrong == 0);
+  CHECK(r.back().status == pp::port_status::open);
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "no descriptor at all: the scan fails with EMFILE, never hangs") {
+  rlimit old{};
+  REQUIRE(::getrlimit(RLIMIT_NOFILE, &old) == 0);
+  rlimit none = old;
+  const auto ports = closed_ports(3);
+  none.rlim_cur = lowest_free_fd();  // not one more
+  REQUIRE(::setrlimit(RLIMIT_NOFILE, &none) == 0);
+  std::error_code ec;
+  pp::async_scan(io, ports, [&](std::error_code e, reports) { ec = e; });
+  io.run_for(30s);
+  ::setrlimit(RLIMIT_NOFILE, &old);
+  REQUIRE(io.stopped());
+  CHECK(ec == std::errc::too_many_files_open);
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "tokens and cancellation") {
+  const auto closed = closed_ports(3);
+  auto f = pp::async_scan(io, closed, asio::use_future);
+  run();
+  CHECK(f.get().size() == 3);
+
+  test::black_hole hole;
+  fds_before = test::count_fds();
+  asio::cancellation_signal signal;
+  std::error_code result;
+  reports got{{1, pp::port_status::open}};
+  pp::check_options slow;
+  slow.timeout = 30s;
+  pp::async_scan(io, pp::port_list{closed[0], hole.port, closed[1]}, slow,
+                 asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, reports r) {
+                   result = ec;
+                   got = std::move(r);
+                 }));
+  asio::steady_timer timer(io, 20ms);
+  timer.async_wait([&](std::error_code) { signal.emit(asio::cancellation_type::total); });
+  run();
+  CHECK(result == asio::error::operation_aborted);
+  CHECK(got.empty());
+  CHECK(test::count_fds() == fds_before);
+}

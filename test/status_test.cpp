@@ -1,0 +1,221 @@
+#include <portprobe/status.hpp>
+
+#include <future>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/bind_executor.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/awaitable_operators.hpp>
+#include <asio/experimental/deferred.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/strand.hpp>
+#include <asio/use_awaitable.hpp>
+#include <asio/use_future.hpp>
+
+#include "support.hpp"
+
+namespace pp = portprobe;
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+namespace {
+
+std::pair<std::error_code, pp::port_status> check(test::io_fixture& fx, std::uint16_t port,
+                                                  const pp::check_options& options = {}) {
+  std::error_code ec = asio::error::would_block;
+  pp::port_status status = pp::port_status::open;
+  int calls = 0;
+  pp::async_check_status(fx.io, port, options, [&](std::error_code e, pp::port_status s) {
+    ++calls;
+    ec = e;
+    status = s;
+  });
+  fx.run();
+  REQUIRE(calls == 1);
+  return {ec, status};
+}
+
+// A port that nothing listens on now: the OS chose it, then it was closed.
+std::uint16_t closed_port(const char* address = "127.0.0.1") {
+  asio::io_context io;
+  return test::listen_on(io, address).local_endpoint().port();
+}
+
+}  // namespace
+
+TEST_CASE("to_string names the three states") {
+  CHECK(pp::to_string(pp::port_status::open) == "open");
+  CHECK(pp::to_string(pp::port_status::closed) == "closed");
+  CHECK(pp::to_string(pp::port_status::filtered) == "filtered");
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "open: something accepts; closed: refused (default host)") {
+  auto server = test::listen_on(io, "127.0.0.1");
+  CHECK(check(*this, server.local_endpoint().port()) ==
+        std::pair{std::error_code(), pp::port_status::open});
+  CHECK(check(*this, closed_port()) == std::pair{std::error_code(), pp::port_status::closed});
+  CHECK(test::count_fds() == fds_before + 1);  // the server alone
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "explicit hosts: IPv4, IPv6 literal, a name resolved to all addresses") {
+  auto v6 = test::listen_on(io, "::1");
+  const std::uint16_t port = v6.local_endpoint().port();
+  pp::check_options options;
+  options.host = "::1";
+  CHECK(check(*this, port, options).second == pp::port_status::open);
+  options.host = "127.0.0.1";  // nothing listens on the IPv4 side of that port
+  CHECK(check(*this, port, options).second == pp::port_status::closed);
+  // A name is resolved (here from /etc/hosts: no lookup leaves the machine).
+  // Names with several addresses are checked in the namespace test, which
+  // writes its own hosts file.
+  auto v4 = test::listen_on(io, "127.0.0.1");
+  options.host = "localhost";
+  CHECK(check(*this, v4.local_endpoint().port(), options).second == pp::port_status::open);
+  CHECK(check(*this, closed_port(), options).second == pp::port_status::closed);
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "filtered: no answer within the timeout, not 'closed' (portscanner #12, #35)") {
+  test::black_hole hole;
+  fds_before = test::count_fds();
+  pp::check_options options;
+  options.timeout = 200ms;
+  const auto start = clock_type::now();
+  const auto [ec, status] = check(*this, hole.port, options);
+  const auto elapsed = clock_type::now() - start;
+  CHECK_FALSE(ec);
+  CHECK(status == pp::port_status::filtered);
+  CHECK(elapsed >= 190ms);
+  CHECK(elapsed < 5s);
+  CHECK(test::count_fds() == fds_before);
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "bad arguments are errors, not statuses") {
+  pp::check_options options;
+  CHECK(check(*this, 0, options).first == asio::error::invalid_argument);
+  options.timeout = 0ms;
+  CHECK(check(*this, 80, options).first == asio::error::invalid_argument);
+  options.timeout = -5ms;
+  CHECK(check(*this, 80, options).first == asio::error::invalid_argument);
+  // A name that does not resolve (an empty one: answered without any lookup).
+  options = {};
+  options.host = "";
+  CHECK(check(*this, 80, options).first);
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "a probe leaves no TIME_WAIT behind: closed with a reset") {
+  auto server = test::listen_on(io, "127.0.0.1");
+  const std::uint16_t port = server.local_endpoint().port();
+  for (int i = 0; i < 20; ++i) CHECK(check(*this, port).second == pp::port_status::open);
+  // The server accepts the queued connections: each was reset by the probe.
+  server.non_blocking(true);
+  int accepted = 0;
+  for (int i = 0; i < 20; ++i) {
+    std::error_code ec;
+    asio::ip::tcp::socket s = server.accept(ec);
+    if (ec) break;
+    ++accepted;
+    char byte;
+    s.read_some(asio::buffer(&byte, 1), ec);
+    CHECK(ec == asio::error::connection_reset);
+  }
+  CHECK(accepted > 0);
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "the handler: not inside the initiating function, once, on its executor") {
+  auto strand = asio::make_strand(io);
+  bool initiating = true;
+  int calls = 0;
+  bool on_strand = false;
+  pp::async_check_status(io.get_executor(), closed_port(),
+                         asio::bind_executor(strand, [&](std::error_code, pp::port_status) {
+                           CHECK_FALSE(initiating);
+                           ++calls;
+                           on_strand = strand.running_in_this_thread();
+                         }));
+  initiating = false;
+  CHECK(calls == 0);
+  run();
+  CHECK(calls == 1);
+  CHECK(on_strand);
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "every completion token") {
+  auto server = test::listen_on(io, "127.0.0.1");
+  const std::uint16_t port = server.local_endpoint().port();
+  SUBCASE("use_future") {
+    auto f = pp::async_check_status(io, port, asio::use_future);
+    run();
+    CHECK(f.get() == pp::port_status::open);
+  }
+  SUBCASE("deferred") {
+    auto op = pp::async_check_status(io, port, asio::experimental::deferred);
+    pp::port_status status = pp::port_status::filtered;
+    std::move(op)([&](std::error_code, pp::port_status s) { status = s; });
+    run();
+    CHECK(status == pp::port_status::open);
+  }
+  SUBCASE("use_awaitable and as_tuple") {
+    test::run_coroutine(*this, [&]() -> asio::awaitable<void> {
+      auto ex = co_await asio::this_coro::executor;
+      CHECK(co_await pp::async_check_status(ex, port, asio::use_awaitable) ==
+            pp::port_status::open);
+      pp::check_options options;
+      options.timeout = 0ms;
+      auto [ec, status] = co_await pp::async_check_status(
+          ex, port, options, asio::experimental::as_tuple(asio::use_awaitable));
+      CHECK(ec == asio::error::invalid_argument);
+      (void)status;
+    }());
+  }
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "cancellation: a slot, or `||` with a timer, ends a probe at once") {
+  test::black_hole hole;
+  fds_before = test::count_fds();
+  pp::check_options options;
+  options.timeout = 30s;  // would take 30 s without the cancellation
+  const auto start = clock_type::now();
+  for (const auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
+                          asio::cancellation_type::total}) {
+    asio::cancellation_signal signal;
+    std::error_code result;
+    pp::async_check_status(io, hole.port, options,
+                           asio::bind_cancellation_slot(signal.slot(),
+                                                        [&](std::error_code ec, pp::port_status) {
+                                                          result = ec;
+                                                        }));
+    asio::steady_timer timer(io, 20ms);
+    timer.async_wait([&](std::error_code) { signal.emit(type); });
+    run();
+    CHECK(result == asio::error::operation_aborted);
+  }
+  using namespace asio::experimental::awaitable_operators;
+  test::run_coroutine(*this, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer timer(ex, 50ms);
+    auto winner = co_await (pp::async_check_status(ex, hole.port, options, asio::use_awaitable) ||
+                            timer.async_wait(asio::use_awaitable));
+    CHECK(winner.index() == 1);
+  }());
+  CHECK(clock_type::now() - start < 10s);
+  CHECK(test::count_fds() == fds_before);
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "many probes at once, from two threads") {
+  auto server = test::listen_on(io, "127.0.0.1");
+  const std::uint16_t open = server.local_endpoint().port();
+  const std::uint16_t closed = closed_port();
+  std::atomic<int> right{0};
+  for (int i = 0; i < 200; ++i) {
+    const bool want_open = i % 2 == 0;
+    pp::async_check_status(io, want_open ? open : closed,
+                           [&right, want_open](std::error_code ec, pp::port_status s) {
+                             if (!ec && (s == pp::port_status::open) == want_open) ++right;
+                           });
+  }
+  std::thread other([&] { io.run(); });
+  io.run();
+  other.join();
+  CHECK(right == 200);
+}
