@@ -1,0 +1,16 @@
+#!/bin/sh
+# test/netns/run.sh PROGRAM [ARGS...]: runs PROGRAM in a network and mount namespace
+# of its own (as root; else as root of a new user namespace), so that it may
+# connect to every port of its loopback without touching this machine's
+# services. PORTPROBE_OUTER_NETNS tells the program the namespace it must not be
+# in. Exit 77 (meson: skipped) when no namespace can be made here.
+outer=$(readlink /proc/self/ns/net) || { echo "cannot read /proc/self/ns/net" >&2; exit 1; }
+export PORTPROBE_OUTER_NETNS="$outer"
+if [ "$(id -u)" -eq 0 ]; then
+  exec unshare --net --mount -- "$@"
+fi
+if unshare --user --map-root-user --net --mount -- true 2>/dev/null; then
+  exec unshare --user --map-root-user --net --mount -- "$@"
+fi
+echo "no network namespace can be made here (not root, no user namespaces): skipped" >&2
+exit 77
