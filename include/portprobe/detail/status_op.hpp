@@ -31,6 +31,8 @@
 #include <asio/post.hpp>
 #include <asio/strand.hpp>
 
+#include <portprobe/detail/connect.hpp>
+#include <portprobe/detail/probe.hpp>
 #include <portprobe/detail/window.hpp>
 #include <portprobe/ports.hpp>
 #include <portprobe/status.hpp>
@@ -39,10 +41,6 @@ namespace portprobe::detail {
 
 /// Probes in flight when check_options::concurrency is 0.
 inline constexpr std::size_t default_concurrency = 256;
-
-/// What a connect's outcome means for one address (compiled: lib/status.cpp).
-enum class connect_outcome { open, closed, filtered, resource, aborted };
-connect_outcome classify_connect(const std::error_code& ec, bool timed_out) noexcept;
 
 /// An OS error as Asio reports it, in std::system_category(): equal to the
 /// std::errc conditions (EMFILE == std::errc::too_many_files_open), as every OS
@@ -96,17 +94,28 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
   }
 
  private:
+  // Probes settled at once in a row before the engine lets other handlers run.
+  static constexpr int sync_budget = 256;
+
+  // A connect still in flight after start_connect(): waits for its socket to
+  // become writable, or for the timeout.
   struct child {
-    child(const strand_type& s) : socket(s), timer(s) {}
+    explicit child(const strand_type& s) : socket(s), timer(s) {}
     std::size_t index = 0;
     std::size_t address = 0;
     bool saw_filtered = false;
     bool timed_out = false;
     bool cancelled = false;
-    int pending = 0;
-    std::error_code connect_ec;
+    int pending = 0;  // its handlers outstanding: the wait and the timer
     socket_type socket;
     timer_type timer;
+  };
+
+  enum class probe_state { settled, started, resource };
+  struct probe_result {
+    probe_state state;
+    port_status status = port_status::filtered;
+    std::error_code ec;
   };
 
   void begin(std::error_code invalid) {
@@ -141,59 +150,79 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
     launch();
   }
 
+  // Starts probes while the window allows. Most probes on loopback settle
+  // within start_connect(); after a run of them the engine yields (posts
+  // itself) so that it never holds the executor for long.
   void launch() {
     if (finishing_) return settle_finish();
+    int budget = sync_budget;
     while (auto index = window_.next()) {
-      if (!start_child(*index)) return;
+      const probe_result r = probe(*index, 0, false);
+      if (r.state == probe_state::resource) {
+        if (!window_.retry(*index)) return fail(os_error(r.ec));
+        continue;
+      }
+      if (r.state == probe_state::settled) {
+        if (record(*index, r.status)) return;
+        if (--budget == 0) {
+          ++live_;
+          asio::post(strand_, [self = this->shared_from_this()] {
+            --self->live_;
+            self->launch();
+          });
+          return;
+        }
+      }
     }
     if (window_.finished()) finish();
   }
 
-  // Returns false when the operation has failed.
-  bool start_child(std::size_t index) {
-    child* c = acquire();
-    c->index = index;
-    c->address = 0;
-    c->saw_filtered = false;
-    return connect_next(c);
+  // Probes port `index` on the addresses from `address` on; a connect still in
+  // flight becomes a child, the others are decided here.
+  probe_result probe(std::size_t index, std::size_t address, bool saw_filtered) {
+    for (; address < addresses_.size(); ++address) {
+      const connect_attempt a = start_connect({addresses_[address], result_->ports[index]});
+      switch (a.outcome) {
+        case connect_outcome::open:
+          return {probe_state::settled, port_status::open, {}};
+        case connect_outcome::resource:
+          return {probe_state::resource, port_status::filtered, a.ec};
+        case connect_outcome::pending:
+          if (start_child(index, address, saw_filtered, a.fd)) {
+            return {probe_state::started, port_status::filtered, {}};
+          }
+          return {probe_state::resource, port_status::filtered, a.ec};
+        case connect_outcome::closed:
+          break;
+        default:  // filtered (and aborted, which a connect just made cannot be)
+          saw_filtered = true;
+          break;
+      }
+    }
+    return {probe_state::settled, saw_filtered ? port_status::filtered : port_status::closed, {}};
   }
 
-  bool connect_next(child* c) {
-    const asio::ip::tcp::endpoint endpoint(addresses_[c->address], result_->ports[c->index]);
-    std::error_code ec;
-    c->socket.open(endpoint.protocol(), ec);
-    if (ec) {
-      if (classify_connect(ec, false) == connect_outcome::resource) {
-        const std::size_t index = c->index;
-        release(c);
-        if (window_.retry(index)) return true;
-        fail(os_error(ec));
-        return false;
-      }
-      // The family cannot be used here (IPv6 disabled): unreachable. Settled
-      // from the strand's queue, not from here, so that a long list of such
-      // ports does not recurse.
-      c->saw_filtered = true;
-      ++live_;
-      asio::post(strand_, [self = this->shared_from_this(), c] {
-        --self->live_;
-        if (self->finishing_) {
-          self->release(c);
-          return self->settle_finish();
-        }
-        self->next_address(c);
-      });
-      return true;
-    }
+  bool start_child(std::size_t index, std::size_t address, bool saw_filtered, int fd) {
+    child* c = acquire();
+    c->index = index;
+    c->address = address;
+    c->saw_filtered = saw_filtered;
     c->timed_out = false;
-    c->connect_ec.clear();
+    std::error_code ec;
+    c->socket.assign(addresses_[address].is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd,
+                     ec);
+    if (ec) {  // the reactor could not take it (ENOMEM...): a resource to wait for
+      close_socket(fd);
+      release(c);
+      return false;
+    }
     c->pending = 2;
-    ++live_;
-    c->socket.async_connect(endpoint, [self = this->shared_from_this(), c](std::error_code e) {
-      c->connect_ec = e;
-      c->timer.cancel();
-      self->step(c);
-    });
+    live_ += 2;
+    c->socket.async_wait(asio::socket_base::wait_write,
+                         [self = this->shared_from_this(), c](std::error_code) {
+                           c->timer.cancel();
+                           self->step(c);
+                         });
     c->timer.expires_after(timeout_);
     c->timer.async_wait([self = this->shared_from_this(), c](std::error_code e) {
       if (!e) {
@@ -205,62 +234,60 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
     return true;
   }
 
-  // One of a child's two handlers ran; the second settles the probe.
+  // One of a child's two handlers ran; the second decides.
   void step(child* c) {
-    if (--c->pending != 0) return;
     --live_;
-    connect_outcome o = classify_connect(c->connect_ec, c->timed_out);
-    if (o == connect_outcome::open) {
-      // Nothing listens where a socket met itself (local port = remote port).
-      std::error_code e1;
-      std::error_code e2;
-      if (c->socket.local_endpoint(e1) == c->socket.remote_endpoint(e2) && !e1 && !e2) {
-        o = connect_outcome::closed;
-      }
-      c->socket.set_option(asio::socket_base::linger(true, 0), e1);  // reset: no TIME_WAIT
-    }
+    if (--c->pending != 0) return;
+    const asio::ip::tcp::endpoint endpoint(addresses_[c->address], result_->ports[c->index]);
+    std::error_code ec;
+    const connect_outcome o =
+        c->cancelled ? connect_outcome::aborted
+                     : finish_connect(c->socket.native_handle(), endpoint, c->timed_out, ec);
     std::error_code ignored;
     c->socket.close(ignored);
-    if (c->cancelled || o == connect_outcome::aborted) {
-      const std::size_t index = c->index;
-      release(c);
-      if (!window_.finished()) window_.complete(index, port_status::filtered);
-      return finishing_ ? settle_finish() : launch();
-    }
-    if (finishing_) {
-      release(c);
-      return settle_finish();
-    }
-    if (o == connect_outcome::resource) {
-      const std::size_t index = c->index;
-      release(c);
-      if (!window_.retry(index)) return fail(os_error(c->connect_ec));
-      return launch();
-    }
-    if (o == connect_outcome::open) return settle(c, port_status::open);
-    if (o == connect_outcome::filtered) c->saw_filtered = true;
-    next_address(c);
-  }
-
-  // This address refused or was silent: try the next, else the port's status.
-  bool next_address(child* c) {
-    if (++c->address < addresses_.size()) return connect_next(c);
-    settle(c, c->saw_filtered ? port_status::filtered : port_status::closed);
-    return !finishing_;
-  }
-
-  void settle(child* c, port_status status) {
     const std::size_t index = c->index;
+    const std::size_t address = c->address;
+    const bool saw_filtered = c->saw_filtered || o == connect_outcome::filtered;
     release(c);
-    window_.complete(index, status);
-    if (window_.finished()) return finish();
-    // Probes after the best candidate can no longer change the answer.
-    for (auto& other : children_) {
-      if (other->pending != 0 && !other->cancelled && !window_.matters(other->index)) {
-        abort_child(*other);
+    if (finishing_) return settle_finish();
+    switch (o) {
+      case connect_outcome::aborted:  // no longer needed: the answer lies before it
+        if (!window_.finished()) window_.complete(index, port_status::filtered);
+        return launch();
+      case connect_outcome::resource:
+        if (!window_.retry(index)) return fail(os_error(ec));
+        return launch();
+      case connect_outcome::open:
+        if (!record(index, port_status::open)) launch();
+        return;
+      default: {
+        const probe_result r = probe(index, address + 1, saw_filtered);
+        if (r.state == probe_state::resource) {
+          if (!window_.retry(index)) return fail(os_error(r.ec));
+        } else if (r.state == probe_state::settled && record(index, r.status)) {
+          return;
+        }
+        return launch();
       }
     }
-    launch();
+  }
+
+  // A port's status is known. Returns true when that ended the operation.
+  bool record(std::size_t index, port_status status) {
+    window_.complete(index, status);
+    if (window_.finished()) {
+      finish();
+      return true;
+    }
+    // A new candidate for find: probes after it can no longer change the answer.
+    if (result_->goal != ordered_window::goal::all && !window_.matters(index + 1)) {
+      for (auto& other : children_) {
+        if (other->pending != 0 && !other->cancelled && !window_.matters(other->index)) {
+          abort_child(*other);
+        }
+      }
+    }
+    return false;
   }
 
   void finish() {
