@@ -22,7 +22,7 @@
 #include <portprobe/detail/probe.hpp>
 #include <portprobe/detail/registry.hpp>
 
-#include "support.hpp"
+#include "lock_fixture.hpp"
 
 namespace pp = portprobe;
 using namespace std::chrono_literals;
@@ -30,12 +30,7 @@ using namespace std::chrono_literals;
 namespace {
 
 // Each test starts with no lock held by this process.
-struct fixture : test::io_fixture {
-  fixture() {
-    pp::clear_locked_ports();           // creates the registry (its timer's reactor) too
-    fds_before = test::count_fds();
-  }
-};
+using fixture = test::lock_fixture;
 
 // Runs async_get_port with a callback and returns what it completed with.
 std::pair<std::error_code, std::uint16_t> get_port(test::io_fixture& fx,

@@ -12,19 +12,15 @@
 
 #include <portprobe/detail/registry.hpp>
 
-#include "support.hpp"
+#include "lock_fixture.hpp"
 
 namespace pp = portprobe;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct fixture : test::io_fixture {
-  fixture() {
-    pp::clear_locked_ports();           // creates the registry (its timer's reactor) too
-    fds_before = test::count_fds();
-  }
-};
+// Each test starts with no lock held by this process.
+using fixture = test::lock_fixture;
 
 std::pair<std::error_code, asio::ip::tcp::acceptor> listen(test::io_fixture& fx,
                                                            const pp::get_port_options& options) {
