@@ -6,6 +6,8 @@
 
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/experimental/deferred.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
@@ -156,6 +158,22 @@ TEST_CASE_FIXTURE(test::io_fixture, "tokens and cancellation") {
   auto f = pp::async_scan(io, closed, asio::use_future);
   run();
   CHECK(f.get().size() == 3);
+  auto op = pp::async_scan(io.get_executor(), closed, asio::experimental::deferred);
+  std::size_t deferred_size = 0;
+  std::move(op)([&](std::error_code, reports r) { deferred_size = r.size(); });
+  run();
+  CHECK(deferred_size == 3);
+  test::run_coroutine(*this, [&]() -> asio::awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    const reports a = co_await pp::async_scan(ex, closed, asio::use_awaitable);
+    CHECK(a.size() == 3);
+    pp::check_options bad;
+    bad.timeout = 0ms;
+    auto [ec, b] = co_await pp::async_scan(ex, closed, bad,
+                                           asio::experimental::as_tuple(asio::use_awaitable));
+    CHECK(ec == asio::error::invalid_argument);
+    CHECK(b.empty());
+  }());
 
   test::black_hole hole;
   fds_before = test::count_fds();
