@@ -177,7 +177,12 @@ std::vector<port_owner> join_owners(const std::vector<proc_net_socket>& sockets,
 
   std::vector<port_owner> owners;
   owners.reserve(sockets.size());
+  std::vector<std::uint64_t> seen;  // a socket (inode) listed twice by /proc is one socket
   for (const proc_net_socket& s : sockets) {
+    if (s.inode != 0) {
+      if (std::find(seen.begin(), seen.end(), s.inode) != seen.end()) continue;
+      seen.push_back(s.inode);
+    }
     auto first = holders.end();
     auto last = holders.end();
     if (s.inode != 0) {

@@ -407,3 +407,16 @@ TEST_CASE("port_owners: a port nobody holds gives an empty list and no error") {
   INFO("port ", port, ":\n", describe(owners));
   CHECK(owners.empty());
 }
+
+TEST_CASE("join_owners: a socket that /proc lists twice (once per holder, as some kernels do) is one socket") {
+  // The same listener line twice, held by two processes: two entries, not four.
+  const std::string twice =
+      std::string(tcp_sample) + std::string(tcp_sample.substr(tcp_sample.find('\n') + 1));
+  const auto sockets = parse(twice, proc_net_table::tcp);
+  std::vector<pp::detail::socket_holder> holders = {{4242, 300, "server"}, {4242, 200, "worker"}};
+  const auto owners = pp::detail::join_owners(sockets, holders);
+  INFO(describe(owners));
+  std::size_t listeners = 0;
+  for (const auto& o : owners) listeners += o.state == "LISTEN" && o.pid != 0;
+  CHECK(listeners == 2);
+}

@@ -19,7 +19,7 @@ struct check_command final : command {
         "was refused (nothing listens), filtered = no answer within --timeout, or the host is\n"
         "unreachable. Exit 0 when open, 1 when closed or filtered.\n"
         "Example: portprobe check 5432 --host db.example.com");
-    cmd->add_option("PORT", port, "The port, 1-65535")->required()->type_name("PORT");
+    add_port_argument(*cmd, port);
     target.add_to(*cmd, "400", "Probe timeout, in milliseconds");
     return cmd;
   }

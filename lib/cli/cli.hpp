@@ -72,9 +72,12 @@ std::unique_ptr<command> make_scan_command();
 std::unique_ptr<command> make_wait_command();
 std::unique_ptr<command> make_who_command();
 
-/// Help text for a PORTS argument.
-inline constexpr std::string_view ports_help =
-    "Ports: 3000, 3000-3100 or 3000,3005,4000-4010 (several are joined, in order)";
+/// Adds the required positional PORT (one port) to `cmd`; parse it with parse_port().
+void add_port_argument(CLI::App& cmd, std::string& port);
+
+/// Adds the required positional PORTS (one or more lists) to `cmd`; parse them
+/// with parse_ports().
+void add_ports_argument(CLI::App& cmd, std::vector<std::string>& ports);
 
 /// One list of the PORTS arguments, in order (pp::parse_port_list's grammar).
 port_list parse_ports(const std::vector<std::string>& items);
@@ -86,9 +89,10 @@ std::uint16_t parse_port(const std::string& text);
 std::chrono::milliseconds parse_millis(std::string_view option, const std::string& text,
                                        long long min = 1);
 
-/// A whole number in [min, max] given to `option`.
+/// A whole number in [min, max] given to `option`. The message for a bad value
+/// names it, the range, and `unit` (" of milliseconds").
 long long parse_number(std::string_view option, const std::string& text, long long min,
-                       long long max);
+                       long long max, std::string_view unit = "");
 
 /// --host H and --timeout MS, as check, find, scan and wait take them.
 struct probe_target {
@@ -101,9 +105,9 @@ struct probe_target {
   /// The probe options these values give (checked: bad values are usage errors).
   check_options probe_options() const;
 
-  /// Throws the error `ec` of an operation on this target: a host name that
-  /// does not resolve, or an address that cannot be probed, is bad usage
-  /// naming the host; anything else a std::system_error.
+  /// Throws the error `ec` of an operation on this target: the resolver's
+  /// error (a host name that does not resolve) as bad usage naming the host,
+  /// anything else as a std::system_error.
   [[noreturn]] void fail(const std::error_code& ec) const;
 };
 
@@ -119,16 +123,17 @@ auto run_operation(const probe_target& target, Start&& start) {
   bool done = false;
   std::optional<std::conditional_t<std::is_void_v<value_type>, bool, value_type>> value;
   if constexpr (std::is_void_v<value_type>) {
-    asio::co_spawn(io, start(io.get_executor()), [&](std::exception_ptr e) {
+    asio::co_spawn(io, start(asio::any_io_executor(io.get_executor())), [&](std::exception_ptr e) {
       failure = e;
       done = true;
     });
   } else {
-    asio::co_spawn(io, start(io.get_executor()), [&](std::exception_ptr e, value_type v) {
-      failure = e;
-      done = true;
-      if (!e) value.emplace(std::move(v));
-    });
+    asio::co_spawn(io, start(asio::any_io_executor(io.get_executor())),
+                   [&](std::exception_ptr e, value_type v) {
+                     failure = e;
+                     done = true;
+                     if (!e) value.emplace(std::move(v));
+                   });
   }
   io.run();
   if (failure) {

@@ -10,6 +10,17 @@
 
 namespace portprobe::cli {
 
+void add_port_argument(CLI::App& cmd, std::string& port) {
+  cmd.add_option("PORT", port, "The port, 1-65535")->required()->type_name("");
+}
+
+void add_ports_argument(CLI::App& cmd, std::vector<std::string>& ports) {
+  cmd.add_option("PORTS", ports,
+                 "Ports: 3000, 3000-3100 or 3000,3005,4000-4010 (several are joined, in order)")
+      ->required()
+      ->type_name("");
+}
+
 port_list parse_ports(const std::vector<std::string>& items) {
   std::vector<std::uint16_t> ports;
   for (const auto& item : items) {
@@ -34,14 +45,14 @@ std::uint16_t parse_port(const std::string& text) {
 }
 
 long long parse_number(std::string_view option, const std::string& text, long long min,
-                       long long max) {
+                       long long max, std::string_view unit) {
   long long value = 0;
   const char* last = text.data() + text.size();
   const auto [end, ec] = std::from_chars(text.data(), last, value);
   if (text.empty() || ec != std::errc() || end != last || value < min || value > max) {
     throw usage_error("invalid " + std::string(option) + " '" + text +
-                      "': expected a whole number from " + std::to_string(min) + " to " +
-                      std::to_string(max));
+                      "': expected a whole number" + std::string(unit) + " from " +
+                      std::to_string(min) + " to " + std::to_string(max));
   }
   return value;
 }
@@ -49,8 +60,8 @@ long long parse_number(std::string_view option, const std::string& text, long lo
 std::chrono::milliseconds parse_millis(std::string_view option, const std::string& text,
                                        long long min) {
   // At most 2^31 - 1 ms (24.8 days): far from any clock's overflow.
-  return std::chrono::milliseconds(
-      parse_number(option, text, min, std::numeric_limits<std::int32_t>::max()));
+  return std::chrono::milliseconds(parse_number(
+      option, text, min, std::numeric_limits<std::int32_t>::max(), " of milliseconds"));
 }
 
 void probe_target::add_to(CLI::App& cmd, std::string default_timeout,
@@ -72,8 +83,8 @@ check_options probe_target::probe_options() const {
 void probe_target::fail(const std::error_code& ec) const {
   if (ec.category() == asio::error::get_netdb_category() ||
       ec.category() == asio::error::get_addrinfo_category()) {
-    throw usage_error("invalid --host '" + host + "': the name does not resolve (" +
-                      ec.message() + ")");
+    throw usage_error("invalid --host '" + host + "': the name does not resolve (" + ec.message() +
+                      ")");
   }
   throw std::system_error(ec);
 }

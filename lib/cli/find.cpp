@@ -22,7 +22,7 @@ struct find_command final : command {
         "that is open (--in-use) or closed (--free: nothing listens; a filtered port is not\n"
         "known to be free). Exit 0 with a port, 1 when there is none.\n"
         "Example: portprobe find --free 3000-3100");
-    cmd->add_option("PORTS", ports, std::string(ports_help))->required()->type_name("PORTS");
+    add_ports_argument(*cmd, ports);
     cmd->add_flag("--in-use", in_use, "Find a port that is open (something listens)");
     cmd->add_flag("--free", free, "Find a port that is closed (nothing listens)");
     target.add_to(*cmd, "400", "Timeout of each probe, in milliseconds");
@@ -44,8 +44,8 @@ struct find_command final : command {
         });
     if (!found) {
       std::cerr << "portprobe find: no " << (in_use ? "port in use" : "free port") << " among "
-                << list.size() << (list.size() == 1 ? " port" : " ports") << " on "
-                << target.host << '\n';
+                << list.size() << (list.size() == 1 ? " port" : " ports") << " on " << target.host
+                << '\n';
       return exit_not_found;
     }
     std::cout << *found << '\n';

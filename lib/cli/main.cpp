@@ -29,8 +29,8 @@ int main(int argc, char** argv) {
     bool known = first == "-h" || first == "--help";
     for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->check_name(first);
     if (!known) {
-      std::cerr << "portprobe: unknown " << (first.starts_with('-') ? "option" : "command")
-                << " '" << first << "'\nRun 'portprobe --help' for usage.\n";
+      std::cerr << "portprobe: unknown " << (first.starts_with('-') ? "option" : "command") << " '"
+                << first << "'\nRun 'portprobe --help' for usage.\n";
       return cli::exit_usage;
     }
   }

@@ -103,8 +103,7 @@ void print_json(std::ostream& out, const std::vector<port_report>& reports) {
   out << '[';
   const char* separator = "\n  ";
   for (const port_report& r : reports) {
-    out << separator << R"({"port":)" << r.port << R"(,"status":")" << to_string(r.status)
-        << "\"}";
+    out << separator << R"({"port":)" << r.port << R"(,"status":")" << to_string(r.status) << "\"}";
     separator = ",\n  ";
   }
   out << "\n]\n";
@@ -121,11 +120,14 @@ void print_report(std::ostream& out, const std::vector<port_report>& reports, bo
   }
   const std::size_t hidden = reports.size() - (rows.size() - 1);
   if (rows.size() == 1) {
-    out << (hidden == 1 ? "The port is closed" : "All " + std::to_string(hidden) + " ports are closed")
+    out << (hidden == 1 ? "The port is closed"
+                        : "All " + std::to_string(hidden) + " ports are closed")
         << '\n';
     return;
   }
-  if (hidden != 0) out << "Not shown: " << hidden << (hidden == 1 ? " closed port" : " closed ports") << '\n';
+  if (hidden != 0) {
+    out << "Not shown: " << hidden << (hidden == 1 ? " closed port" : " closed ports") << '\n';
+  }
   print_table(out, rows);
 }
 
@@ -144,7 +146,7 @@ struct scan_command final : command {
         "--verbose. --json prints every port as [{\"port\":N,\"status\":\"open\"}, ...].\n"
         "Exit 0 once the scan is complete, whatever the statuses.\n"
         "Example: portprobe scan 8000-8100 --host 192.168.1.10");
-    cmd->add_option("PORTS", ports, std::string(ports_help))->required()->type_name("PORTS");
+    add_ports_argument(*cmd, ports);
     target.add_to(*cmd, "400", "Timeout of each probe, in milliseconds");
     cmd->add_flag("--json", json, "Print every port as JSON");
     cmd->add_flag("--verbose", verbose, "List the closed ports too");
@@ -160,10 +162,8 @@ struct scan_command final : command {
       options.concurrency =
           static_cast<std::size_t>(parse_number("--concurrency", concurrency, 1, 65535));
     }
-    const std::vector<port_report> reports =
-        run_operation(target, [&](const asio::any_io_executor&) {
-          return scan_in_chunks(list, options);
-        });
+    const std::vector<port_report> reports = run_operation(
+        target, [&](const asio::any_io_executor&) { return scan_in_chunks(list, options); });
     if (json) {
       print_json(std::cout, reports);
     } else {

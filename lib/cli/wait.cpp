@@ -23,7 +23,7 @@ struct wait_command final : command {
         "--free, closed (it went away; a filtered port is not closed). Exit 0 once it is, 1\n"
         "when --timeout passes first.\n"
         "Example: portprobe wait 8080 --timeout 30000 && curl localhost:8080");
-    cmd->add_option("PORT", port, "The port, 1-65535")->required()->type_name("PORT");
+    add_port_argument(*cmd, port);
     const wait_options defaults;
     target.add_to(*cmd, std::to_string(defaults.timeout.count()),
                   "Give up after this many milliseconds");

@@ -16,7 +16,7 @@ struct who_command final : command {
         "that holds it; '-' where this user may not see the process. Exit 0 when there is\n"
         "one, 1 when there is none. Linux only (reads /proc).\n"
         "Example: portprobe who 8080");
-    cmd->add_option("PORT", port, "The port, 1-65535")->required()->type_name("PORT");
+    add_port_argument(*cmd, port);
     return cmd;
   }
 
@@ -31,9 +31,8 @@ struct who_command final : command {
     }
     std::vector<std::vector<std::string>> rows = {{"PID", "COMMAND", "PROTO", "ADDRESS", "STATE"}};
     for (const port_owner& o : owners) {
-      rows.push_back({o.pid > 0 ? std::to_string(o.pid) : "-",
-                      o.command.empty() ? "-" : o.command, o.protocol, o.address.to_string(),
-                      o.state});
+      rows.push_back({o.pid > 0 ? std::to_string(o.pid) : "-", o.command.empty() ? "-" : o.command,
+                      o.protocol, o.address.to_string(), o.state});
     }
     print_table(std::cout, rows);
     return exit_found;
