@@ -34,7 +34,7 @@ struct finder::impl {
   bool explicit_host = false;
   std::vector<asio::ip::address> targets;   // probed and closed, in order
   std::optional<asio::ip::address> keep_on;  // listen mode: bound and kept last
-  std::chrono::milliseconds hold{0};
+  registry::clock::duration hold{0};
   bool reserve = false;
   std::optional<port_search> search;
 
@@ -87,7 +87,13 @@ finder::finder(const get_port_options& options, bool listen) : impl_(std::make_u
     s.ec = asio::error::invalid_argument;
     return;
   }
-  s.hold = options.hold;
+  // Saturated: milliseconds::max() ("forever") must not overflow the clock's
+  // nanoseconds.
+  using clock_duration = registry::clock::duration;
+  s.hold = options.hold >= std::chrono::duration_cast<std::chrono::milliseconds>(
+                               clock_duration::max())
+               ? clock_duration::max()
+               : std::chrono::duration_cast<clock_duration>(options.hold);
   s.reserve = options.reserve;
   if (options.host.empty()) {
     s.targets = default_probe_targets();
@@ -132,6 +138,7 @@ bool finder::run() {
     if (a.kind == port_search::action_kind::found) {
       if (!reg.try_lock(a.port, s.hold, s.reserve)) {
         // Cannot happen: the search checked the lock on this same strand visit.
+        close_socket(std::exchange(s.pending_fd, -1));
         return s.fail(asio::error::try_again);
       }
       s.locked = true;
@@ -165,6 +172,8 @@ bool finder::abandon() {
   s.finished = true;
   return had;
 }
+
+bool finder::finished() const noexcept { return impl_->finished; }
 
 bool finder::holds_result() const noexcept { return impl_->locked || impl_->fd >= 0; }
 

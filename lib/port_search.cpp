@@ -46,7 +46,9 @@ port_search::action port_search::next(const lock_view& locks) {
         return {action_kind::found, port};
       }
       if (++picks_ >= os_pick_attempts) phase_ = phase::sweep;
-    } else if (free) {
+    } else if (free && !locks.is_locked(port)) {
+      // Checked again: the probe's answer may be read on a later visit of the
+      // registry's strand, after another operation has locked the port.
       phase_ = phase::done;
       return {action_kind::found, port};
     }

@@ -145,7 +145,10 @@ std::vector<asio::ip::address> default_probe_targets() {
       // Once per process: can `::` be bound at all (IPv6 may be disabled)?
       const probe_result r = probe_listen(any6, 0, false);
       dual = r.verdict == verdict::unavailable ? 0 : 1;
-      dual_stack.store(dual, std::memory_order_relaxed);
+      // Remembered only when the check itself worked (not on EMFILE, say).
+      if (r.verdict == verdict::free || r.verdict == verdict::unavailable) {
+        dual_stack.store(dual, std::memory_order_relaxed);
+      }
     }
     return {dual != 0 ? any6 : any4};
   }

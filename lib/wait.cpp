@@ -14,6 +14,16 @@ std::error_code validate(const wait_options& options, std::uint16_t port) noexce
   return {};
 }
 
+std::chrono::steady_clock::time_point saturated_deadline(std::chrono::steady_clock::time_point now,
+                                                        std::chrono::milliseconds timeout) noexcept {
+  using clock = std::chrono::steady_clock;
+  const auto left = clock::time_point::max() - now;
+  if (timeout >= std::chrono::duration_cast<std::chrono::milliseconds>(left)) {
+    return clock::time_point::max();
+  }
+  return now + std::chrono::duration_cast<clock::duration>(timeout);
+}
+
 std::chrono::milliseconds probe_timeout(std::chrono::steady_clock::duration left) noexcept {
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(left);
   return std::clamp(ms, std::chrono::milliseconds(1), std::chrono::milliseconds(400));

@@ -543,3 +543,46 @@ TEST_CASE_FIXTURE(fixture, "400 concurrent calls on two threads and two io_conte
   pp::clear_locked_ports();
   CHECK(pp::detail::stored_lock_count() == 0);
 }
+
+TEST_CASE_FIXTURE(fixture, "a port locked by another search between two visits of the strand is skipped") {
+  // A prefers 63 busy ports, then P: its 64th probe (P, free) is read on its
+  // next visit of the registry's strand. B, started right after, prefers P and
+  // locks it in between. A must go on to another port, not fail.
+  std::vector<asio::ip::tcp::acceptor> servers;
+  std::vector<std::uint16_t> busy;
+  for (int i = 0; i < 63; ++i) {
+    servers.push_back(test::listen_on(io, "127.0.0.1"));
+    busy.push_back(servers.back().local_endpoint().port());
+  }
+  const std::uint16_t p = test::os_port();
+  pp::get_port_options a_options;
+  a_options.port = busy;
+  a_options.port.push_back(p);
+  pp::get_port_options b_options;
+  b_options.port = p;
+  std::error_code a_ec = asio::error::would_block;
+  std::error_code b_ec = asio::error::would_block;
+  std::uint16_t a_port = 0;
+  std::uint16_t b_port = 0;
+  pp::async_get_port(io, a_options, [&](std::error_code ec, std::uint16_t port) {
+    a_ec = ec;
+    a_port = port;
+  });
+  pp::async_get_port(io, b_options, [&](std::error_code ec, std::uint16_t port) {
+    b_ec = ec;
+    b_port = port;
+  });
+  run();
+  CHECK_FALSE(a_ec);
+  CHECK_FALSE(b_ec);
+  CHECK(a_port != 0);
+  CHECK(a_port != b_port);
+}
+
+TEST_CASE_FIXTURE(fixture, "a hold of milliseconds::max() locks \"forever\", without overflow") {
+  pp::get_port_options options;
+  options.hold = std::chrono::milliseconds::max();
+  const std::uint16_t p = get_free_port(*this, options);
+  CHECK(pp::detail::is_port_locked(p));
+  pp::release_port(p);
+}

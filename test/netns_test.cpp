@@ -206,3 +206,34 @@ TEST_CASE("a name that does not resolve is an error, not a status") {
   CHECK(ec);
   MESSAGE("resolver error: " << ec.message());
 }
+
+TEST_CASE("an address this host cannot reach (IPv6 switched off) is filtered, not an error") {
+  // Last in this program: it switches IPv6 off on lo, then back on.
+  REQUIRE(in_namespace());
+  test::io_fixture fx;
+  auto v4 = test::listen_on(fx.io, "127.0.0.1");
+  const std::uint16_t closed = test::os_port();
+  {
+    std::ofstream off("/proc/sys/net/ipv6/conf/lo/disable_ipv6");
+    off << "1\n";
+  }
+  auto check = [&](std::uint16_t port) {
+    pp::check_options options;
+    options.host = "dual.test";  // 127.0.0.1 and ::1; ::1 is gone now
+    options.timeout = 200ms;
+    std::error_code ec = asio::error::would_block;
+    pp::port_status status = pp::port_status::open;
+    pp::async_check_status(fx.io, port, options, [&](std::error_code e, pp::port_status s) {
+      ec = e;
+      status = s;
+    });
+    fx.run();
+    return std::pair{ec, status};
+  };
+  const auto open = check(v4.local_endpoint().port());
+  const auto refused_here = check(closed);
+  std::ofstream("/proc/sys/net/ipv6/conf/lo/disable_ipv6") << "0\n";
+  CHECK(open == std::pair{std::error_code(), pp::port_status::open});
+  // 127.0.0.1 refuses, ::1 cannot be reached: not every address refused.
+  CHECK(refused_here == std::pair{std::error_code(), pp::port_status::filtered});
+}

@@ -128,3 +128,18 @@ TEST_CASE_FIXTURE(test::io_fixture, "tokens, handler once, cancellation") {
   CHECK(clock_type::now() - start < 5s);
   CHECK(test::count_fds() == fds_before + 1);  // the server alone
 }
+
+TEST_CASE_FIXTURE(test::io_fixture, "a timeout of centuries does not overflow into an instant timeout") {
+  const std::uint16_t port = closed_port();
+  std::optional<asio::ip::tcp::acceptor> server;
+  asio::steady_timer later(io, 100ms);
+  later.async_wait([&](std::error_code) { server.emplace(test::listen_on(io, "127.0.0.1", port)); });
+  pp::wait_options options;
+  options.timeout = std::chrono::milliseconds::max();
+  options.interval = 10ms;
+  std::error_code ec = asio::error::would_block;
+  pp::async_wait_for_status(io, port, pp::port_status::open, options,
+                            [&](std::error_code e) { ec = e; });
+  run();
+  CHECK_FALSE(ec);
+}

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <system_error>
 #include <utility>
 
@@ -21,6 +22,7 @@
 #include <asio/post.hpp>
 
 #include <portprobe/detail/finder.hpp>
+#include <portprobe/detail/probe.hpp>
 #include <portprobe/detail/registry.hpp>
 
 namespace portprobe::detail {
@@ -30,45 +32,33 @@ namespace portprobe::detail {
 ///                 whose executor is `io_ex`.
 template <bool Listen, typename IoExecutor>
 struct find_port_op {
+  find_port_op(const IoExecutor& ex, const get_port_options& options)
+      : io_ex(ex), search(std::make_unique<finder>(options, Listen)) {}
+
   IoExecutor io_ex;
-  finder search;
-  enum class state { start, on_strand, between, done } next = state::start;
+  std::unique_ptr<finder> search;  // on the heap: the strand works on it while `self` moves
+  enum class state { start, between, done } next = state::start;
 
   template <typename Self>
   void operator()(Self& self) {
     switch (next) {
       case state::start:
         self.reset_cancellation_state(asio::enable_total_cancellation());
-        if (search.error()) {
+        if (search->error()) {
           next = state::done;
           asio::post(std::move(self));
           return;
         }
-        next = state::on_strand;
-        asio::dispatch(asio::bind_executor(registry_executor(), std::move(self)));
-        return;
+        return visit(self, false);
 
-      case state::on_strand:
-        if (cancelled(self)) {
-          search.abandon();
-          next = state::done;
-        } else {
-          next = search.run() ? state::done : state::between;
-        }
-        asio::post(std::move(self));  // leave the strand for the caller's executor
-        return;
-
-      case state::between:
-        next = state::on_strand;
-        asio::dispatch(asio::bind_executor(registry_executor(), std::move(self)));
-        return;
+      case state::between:  // back on the caller's executor after a visit
+        if (!search->finished()) return visit(self, cancelled(self));
+        next = state::done;
+        [[fallthrough]];
 
       case state::done:
-        if (cancelled(self) && search.holds_result()) {
-          // Cancelled after the port was found: unlock it on the strand first.
-          next = state::on_strand;
-          asio::dispatch(asio::bind_executor(registry_executor(), std::move(self)));
-          return;
+        if (cancelled(self) && search->holds_result()) {
+          return visit(self, true);  // cancelled after the port was found: undo it first
         }
         finish(self);
         return;
@@ -76,6 +66,23 @@ struct find_port_op {
   }
 
  private:
+  // One visit of the registry's strand: a batch of the search, or undoing it.
+  // `self` is carried there and posted back, never invoked off the caller's
+  // executor (its cancellation state belongs to the caller's side).
+  template <typename Self>
+  void visit(Self& self, bool abandon) {
+    next = state::between;
+    finder* f = search.get();
+    asio::dispatch(registry_executor(), [f, abandon, self = std::move(self)]() mutable {
+      if (abandon) {
+        f->abandon();
+      } else {
+        f->run();
+      }
+      asio::post(std::move(self));
+    });
+  }
+
   template <typename Self>
   static bool cancelled(Self& self) {
     return self.get_cancellation_state().cancelled() != asio::cancellation_type::none;
@@ -84,18 +91,22 @@ struct find_port_op {
   template <typename Self>
   void finish(Self& self) {
     std::error_code ec = cancelled(self) ? std::error_code(asio::error::operation_aborted)
-                                         : search.error();
+                                         : search->error();
     if constexpr (Listen) {
       asio::ip::tcp::acceptor acceptor(io_ex);
       if (!ec) {
-        const std::uint16_t port = search.port();
-        const asio::ip::tcp protocol = search.protocol();
-        acceptor.assign(protocol, search.take_socket(), ec);
-        if (ec) release_port(port);  // rare: the reactor refused the socket
+        const std::uint16_t port = search->port();
+        const asio::ip::tcp protocol = search->protocol();
+        const int fd = search->take_socket();
+        acceptor.assign(protocol, fd, ec);
+        if (ec) {  // rare: the reactor refused the socket
+          close_socket(fd);
+          release_port(port);
+        }
       }
       self.complete(ec, std::move(acceptor));
     } else {
-      self.complete(ec, ec ? std::uint16_t{0} : search.port());
+      self.complete(ec, ec ? std::uint16_t{0} : search->port());
     }
   }
 };

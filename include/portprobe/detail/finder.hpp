@@ -34,6 +34,9 @@ class finder {
   /// socket). Returns whether there was anything to undo.
   bool abandon();
 
+  /// Whether the search is over (run() returned true, or abandon() ran).
+  bool finished() const noexcept;
+
   /// Whether a found port is held (locked and/or its socket kept).
   bool holds_result() const noexcept;
 

@@ -12,6 +12,7 @@
 // associated executor.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -41,6 +42,10 @@ namespace portprobe::detail {
 
 /// Probes in flight when check_options::concurrency is 0.
 inline constexpr std::size_t default_concurrency = 256;
+
+/// A probe's timeout is at most this (a day): longer ones would overflow the
+/// timer's clock, and mean "no answer" just the same.
+inline constexpr std::chrono::milliseconds max_probe_timeout = std::chrono::hours(24);
 
 /// An OS error as Asio reports it, in std::system_category(): equal to the
 /// std::errc conditions (EMFILE == std::errc::too_many_files_open), as every OS
@@ -75,7 +80,7 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
       : strand_(asio::make_strand(ex)),
         result_(std::move(result)),
         host_(options.host),
-        timeout_(options.timeout),
+        timeout_(std::min<std::chrono::milliseconds>(options.timeout, max_probe_timeout)),
         window_(result_->ports.size(),
                 options.concurrency ? options.concurrency : default_concurrency, result_->goal),
         done_(std::move(done)) {}
@@ -186,12 +191,19 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
         case connect_outcome::open:
           return {probe_state::settled, port_status::open, {}};
         case connect_outcome::resource:
-          return {probe_state::resource, port_status::filtered, a.ec};
-        case connect_outcome::pending:
-          if (start_child(index, address, saw_filtered, a.fd)) {
-            return {probe_state::started, port_status::filtered, {}};
+          // With nothing else of ours in flight, no source address for this
+          // destination (an IPv6 address on a host without IPv6) is not a
+          // shortage that will pass: that address cannot be reached.
+          if (a.ec == std::errc::address_not_available && window_.in_flight() <= 1) {
+            saw_filtered = true;
+            break;
           }
           return {probe_state::resource, port_status::filtered, a.ec};
+        case connect_outcome::pending: {
+          const std::error_code ec = start_child(index, address, saw_filtered, a.fd);
+          if (!ec) return {probe_state::started, port_status::filtered, {}};
+          return {probe_state::resource, port_status::filtered, ec};
+        }
         case connect_outcome::closed:
           break;
         default:  // filtered (and aborted, which a connect just made cannot be)
@@ -202,7 +214,8 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
     return {probe_state::settled, saw_filtered ? port_status::filtered : port_status::closed, {}};
   }
 
-  bool start_child(std::size_t index, std::size_t address, bool saw_filtered, int fd) {
+  // Returns the error of handing the socket to the reactor, if any.
+  std::error_code start_child(std::size_t index, std::size_t address, bool saw_filtered, int fd) {
     child* c = acquire();
     c->index = index;
     c->address = address;
@@ -214,7 +227,7 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
     if (ec) {  // the reactor could not take it (ENOMEM...): a resource to wait for
       close_socket(fd);
       release(c);
-      return false;
+      return ec;
     }
     c->pending = 2;
     live_ += 2;
@@ -231,7 +244,7 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
       }
       self->step(c);
     });
-    return true;
+    return {};
   }
 
   // One of a child's two handlers ran; the second decides.

@@ -22,6 +22,10 @@ namespace portprobe::detail {
 /// The options checked, or the error they deserve (compiled: lib/wait.cpp).
 std::error_code validate(const wait_options& options, std::uint16_t port) noexcept;
 
+/// now + timeout, or the clock's end when that would overflow (compiled).
+std::chrono::steady_clock::time_point saturated_deadline(std::chrono::steady_clock::time_point now,
+                                                        std::chrono::milliseconds timeout) noexcept;
+
 /// One probe's timeout: what is left of the overall one, within [1 ms, 400 ms].
 std::chrono::milliseconds probe_timeout(std::chrono::steady_clock::duration left) noexcept;
 
@@ -60,7 +64,7 @@ struct wait_op {
           asio::post(std::move(self));
           return;
         }
-        deadline = clock::now() + timeout;
+        deadline = saturated_deadline(clock::now(), timeout);
         timer = std::make_unique<timer_type>(ex);
         return probe(self);
 
@@ -70,7 +74,7 @@ struct wait_op {
         if (status == wanted) return self.complete(std::error_code());
         if (clock::now() >= deadline) return self.complete(asio::error::timed_out);
         next = state::waited;
-        timer->expires_at(std::min(clock::now() + interval, deadline));
+        timer->expires_at(std::min(saturated_deadline(clock::now(), interval), deadline));
         timer->async_wait(std::move(self));
         return;
 

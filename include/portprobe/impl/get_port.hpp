@@ -11,7 +11,7 @@ template <detail::executor_like Executor, detail::token_like CompletionToken>
 auto async_get_port(const Executor& ex, const get_port_options& options,
                     CompletionToken&& token) {
   return asio::async_compose<CompletionToken, void(std::error_code, std::uint16_t)>(
-      detail::find_port_op<false, Executor>{ex, detail::finder(options, false)}, token, ex);
+      detail::find_port_op<false, Executor>(ex, options), token, ex);
 }
 
 template <detail::context_like ExecutionContext, detail::token_like CompletionToken>
