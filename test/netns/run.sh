@@ -3,7 +3,8 @@
 # of its own (as root; else as root of a new user namespace), so that it may
 # connect to every port of its loopback without touching this machine's
 # services. PORTPROBE_OUTER_NETNS tells the program the namespace it must not be
-# in. Exit 77 (meson: skipped) when no namespace can be made here.
+# in. Exit 77 (meson: skipped) when no namespace can be made here, unless
+# PORTPROBE_NETNS_OPTIONAL=1: then PROGRAM runs as it is (it only prefers one).
 outer=$(readlink /proc/self/ns/net) || { echo "cannot read /proc/self/ns/net" >&2; exit 1; }
 export PORTPROBE_OUTER_NETNS="$outer"
 if [ "$(id -u)" -eq 0 ]; then
@@ -11,6 +12,10 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 if unshare --user --map-root-user --net --mount -- true 2>/dev/null; then
   exec unshare --user --map-root-user --net --mount -- "$@"
+fi
+if [ "${PORTPROBE_NETNS_OPTIONAL:-}" = 1 ]; then
+  echo "no network namespace can be made here: running $1 in this one" >&2
+  exec "$@"
 fi
 echo "no network namespace can be made here (not root, no user namespaces): skipped" >&2
 exit 77

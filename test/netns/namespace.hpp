@@ -1,0 +1,66 @@
+#pragma once
+// A network namespace made for one test program by test/netns/run.sh: how the
+// program knows it is in one (fails closed), and how it brings its lo up.
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+namespace test {
+
+// Fails closed: anything it cannot read counts as "not isolated".
+inline std::string read_text(const char* path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The program is in a fresh network namespace: not the one its runner started
+// in (PORTPROBE_OUTER_NETNS), with no interface but lo and no TCP socket yet.
+inline bool fresh_namespace() {
+  const char* outer = std::getenv("PORTPROBE_OUTER_NETNS");
+  std::error_code ec;
+  const std::string mine = std::filesystem::read_symlink("/proc/self/ns/net", ec).string();
+  if (outer == nullptr || *outer == '\0' || ec || mine.empty() || mine == outer) return false;
+  const std::string dev = read_text("/proc/net/dev");
+  std::size_t interfaces = 0;
+  bool only_lo = !dev.empty();
+  std::istringstream lines(dev);
+  std::string line;
+  for (int n = 0; std::getline(lines, line); ++n) {
+    if (n < 2) continue;  // headers
+    ++interfaces;
+    only_lo = only_lo && line.find("lo:") != std::string::npos &&
+              line.find_first_not_of(' ') == line.find("lo:");
+  }
+  if (!only_lo || interfaces != 1) return false;
+  for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
+    const std::string text = read_text(table);
+    if (std::count(text.begin(), text.end(), '\n') > 1) return false;  // a socket exists
+  }
+  return true;
+}
+
+inline void bring_loopback_up() {
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  ifreq req{};
+  std::strncpy(req.ifr_name, "lo", IFNAMSIZ - 1);
+  REQUIRE(::ioctl(fd, SIOCGIFFLAGS, &req) == 0);
+  req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
+  REQUIRE(::ioctl(fd, SIOCSIFFLAGS, &req) == 0);
+  ::close(fd);
+}
+
+}  // namespace test
