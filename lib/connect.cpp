@@ -1,6 +1,7 @@
 #include <portprobe/detail/connect.hpp>
 
 #include <cerrno>
+#include <utility>
 
 #include <asio/error.hpp>
 
@@ -55,21 +56,92 @@ connect_outcome classify_connect(const std::error_code& ec, bool timed_out) noex
   }
 }
 
-connect_attempt start_connect(const asio::ip::tcp::endpoint& endpoint) noexcept {
-  connect_attempt a;
-  const int fd = ::socket(endpoint.protocol().family(),
-                          SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    a.ec = errno_code(errno);
-    a.outcome = classify_connect(a.ec, false);
-    return a;
+int spare_sockets::take(int family) noexcept {
+  int& slot = family == AF_INET6 ? v6_ : v4_;
+  return std::exchange(slot, -1);
+}
+
+void spare_sockets::give(int family, int fd) noexcept {
+  int& slot = family == AF_INET6 ? v6_ : v4_;
+  if (slot < 0) {
+    slot = fd;
+  } else {
+    ::close(fd);
   }
-  if (::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) == 0) {
+}
+
+void spare_sockets::close_all() noexcept {
+  for (int* slot : {&v4_, &v6_}) {
+    if (*slot >= 0) ::close(std::exchange(*slot, -1));
+  }
+}
+
+namespace {
+
+int new_socket(int family) noexcept {
+  return ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+}
+
+int connect_to(int fd, const asio::ip::tcp::endpoint& endpoint) noexcept {
+  return ::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size()));
+}
+
+}  // namespace
+
+connect_attempt start_connect(const asio::ip::tcp::endpoint& endpoint,
+                              spare_sockets* spares) noexcept {
+  connect_attempt a;
+  const int family = endpoint.protocol().family();
+  int fd = spares != nullptr ? spares->take(family) : -1;
+  int rc = -1;
+  int err = 0;
+  if (fd >= 0) {
+    rc = connect_to(fd, endpoint);
+    err = errno;
+    if (rc != 0 && err != EINPROGRESS) {
+      // A spare that will not connect again: a new socket instead.
+      ::close(fd);
+      fd = -1;
+    }
+  }
+  if (fd < 0) {
+    fd = new_socket(family);
+    if (fd < 0) {
+      a.ec = errno_code(errno);
+      a.outcome = classify_connect(a.ec, false);
+      return a;
+    }
+    rc = connect_to(fd, endpoint);
+    err = errno;
+  }
+  if (rc == 0) {
     a.outcome = connected(fd, endpoint);
-  } else if (errno != EINPROGRESS) {
-    a.ec = errno_code(errno);
+  } else if (err != EINPROGRESS) {
+    a.ec = errno_code(err);
     a.outcome = classify_connect(a.ec, false);
   } else {
+#ifdef __linux__
+    // On loopback the answer has usually come already. A second connect() reads
+    // it: 0 once connected, the error (ECONNREFUSED...) once refused, which also
+    // puts the socket back in its unconnected state (SO_ERROR would not), and
+    // EALREADY while the handshake is still in flight.
+    if (connect_to(fd, endpoint) == 0) {
+      a.outcome = connected(fd, endpoint);
+    } else if (errno == EALREADY || errno == EINPROGRESS) {
+      a.outcome = connect_outcome::pending;
+      a.fd = fd;
+      return a;
+    } else if (errno == EISCONN) {
+      a.outcome = connected(fd, endpoint);
+    } else {
+      a.ec = errno_code(errno);
+      a.outcome = classify_connect(a.ec, false);
+      if (spares != nullptr && a.ec.value() == ECONNREFUSED) {
+        spares->give(family, fd);
+        return a;
+      }
+    }
+#else
     // On loopback the answer has usually come already: read it now.
     int error = 0;
     socklen_t size = sizeof error;
@@ -88,6 +160,7 @@ connect_attempt start_connect(const asio::ip::tcp::endpoint& endpoint) noexcept 
         return a;
       }
     }
+#endif
   }
   ::close(fd);
   return a;

@@ -39,10 +39,15 @@ void overlay(const char* target, const std::string& text, const std::string& tem
 // Once per process: check the isolation, then set the namespace up.
 struct isolated {
   isolated() {
-    isolated_ = fresh_namespace();
+    // Both namespaces or nothing: a mount made in the runner's mount namespace
+    // would replace this machine's /etc/hosts and /etc/resolv.conf.
+    isolated_ = fresh_namespace() && test::private_mount_namespace();
     if (!isolated_) return;
     bring_loopback_up();
-    ::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+    if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
+      isolated_ = false;
+      return;
+    }
     const std::string dir = std::filesystem::temp_directory_path() /
                             ("portprobe-netns-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
@@ -51,6 +56,7 @@ struct isolated {
             "::1 six.test\n",
             dir + "/hosts");
     overlay("/etc/resolv.conf", "nameserver 127.0.0.1\n", dir + "/resolv.conf");
+    std::filesystem::remove_all(dir);  // the mounts keep the two files
   }
   bool isolated_ = false;
 };
@@ -64,7 +70,8 @@ bool in_namespace() {
 
 TEST_CASE("this program runs in a network namespace of its own") {
   // Everything below connects to ports it did not open: never outside.
-  REQUIRE_MESSAGE(in_namespace(), "not in a private network namespace: run via test/netns/run.sh");
+  REQUIRE_MESSAGE(in_namespace(),
+                  "not in private network and mount namespaces: run via test/netns/run.sh");
 }
 
 TEST_CASE("a scan of the whole loopback 1024-65535: exactly what the test opened") {

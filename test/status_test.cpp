@@ -1,5 +1,6 @@
 #include <portprobe/status.hpp>
 
+#include <array>
 #include <future>
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -8,10 +9,15 @@
 #include <asio/experimental/as_tuple.hpp>
 #include <asio/experimental/awaitable_operators.hpp>
 #include <asio/experimental/deferred.hpp>
+#include <asio/read.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
+
+#include <portprobe/detail/connect.hpp>
+
+#include <sys/socket.h>
 
 #include "support.hpp"
 
@@ -218,4 +224,74 @@ TEST_CASE_FIXTURE(test::io_fixture, "many probes at once, from two threads") {
   io.run();
   other.join();
   CHECK(right == 200);
+}
+
+// ---------------------------------------------------------------------------
+// The connect probe itself: a refused socket connects again (Linux).
+
+#ifdef __linux__
+TEST_CASE_FIXTURE(test::io_fixture, "a refused probe's socket is kept and connects again, to any port") {
+  namespace d = pp::detail;
+  for (const std::string host : {"127.0.0.1", "::1"}) {
+    if (!test::can_listen(host, 0)) continue;  // no IPv6 loopback here
+    CAPTURE(host);
+    const auto address = asio::ip::make_address(host);
+    auto listener = test::listen_on(io, host);
+    const asio::ip::tcp::endpoint open_at(address, listener.local_endpoint().port());
+    const asio::ip::tcp::endpoint closed_at(address, closed_port(host.c_str()));
+    const std::size_t fds = test::count_fds();
+    {
+      d::spare_sockets spares;
+      // Refused: the socket is kept, not closed.
+      auto a = d::start_connect(closed_at, &spares);
+      CHECK(a.outcome == d::connect_outcome::closed);
+      CHECK(a.ec == std::errc::connection_refused);
+      CHECK(spares.size() == 1);
+      CHECK(test::count_fds() == fds + 1);
+      // Refused again, on the same socket: no new descriptor.
+      a = d::start_connect(closed_at, &spares);
+      CHECK(a.outcome == d::connect_outcome::closed);
+      CHECK(spares.size() == 1);
+      CHECK(test::count_fds() == fds + 1);
+      // The kept socket reaches a listener: it is the connection, then closed.
+      a = d::start_connect(open_at, &spares);
+      CHECK(a.outcome == d::connect_outcome::open);
+      CHECK(spares.size() == 0);
+      CHECK(test::count_fds() == fds);
+      // The listener got that connection, already reset (SO_LINGER {1, 0}).
+      asio::ip::tcp::socket served = listener.accept();
+      std::array<char, 1> byte{};
+      std::error_code read_ec;
+      asio::read(served, asio::buffer(byte), read_ec);
+      CHECK((read_ec == asio::error::connection_reset || read_ec == asio::error::eof));
+      // And a new refused one is kept again, until the spares go.
+      a = d::start_connect(closed_at, &spares);
+      CHECK(a.outcome == d::connect_outcome::closed);
+      CHECK(spares.size() == 1);
+    }
+    CHECK(test::count_fds() == fds);  // the destructor closed the spare
+    // Without spares, nothing is kept.
+    auto a = d::start_connect(closed_at);
+    CHECK(a.outcome == d::connect_outcome::closed);
+    CHECK(test::count_fds() == fds);
+  }
+}
+#endif
+
+TEST_CASE("spare_sockets: one per family, a second is closed") {
+  namespace d = pp::detail;
+  const std::size_t fds = test::count_fds();
+  d::spare_sockets spares;
+  spares.give(AF_INET, ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  spares.give(AF_INET, ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  CHECK(spares.size() == 1);
+  CHECK(test::count_fds() == fds + 1);
+  CHECK(spares.take(AF_INET6) == -1);
+  const int fd = spares.take(AF_INET);
+  CHECK(fd >= 0);
+  CHECK(spares.size() == 0);
+  spares.give(AF_INET, fd);
+  spares.close_all();
+  CHECK(spares.size() == 0);
+  CHECK(test::count_fds() == fds);
 }

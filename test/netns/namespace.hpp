@@ -52,6 +52,15 @@ inline bool fresh_namespace() {
   return true;
 }
 
+// The program is in a mount namespace of its own (not its runner's:
+// PORTPROBE_OUTER_MNTNS), so that what it mounts stays there. Fails closed.
+inline bool private_mount_namespace() {
+  const char* outer = std::getenv("PORTPROBE_OUTER_MNTNS");
+  std::error_code ec;
+  const std::string mine = std::filesystem::read_symlink("/proc/self/ns/mnt", ec).string();
+  return outer != nullptr && *outer != '\0' && !ec && !mine.empty() && mine != outer;
+}
+
 inline void bring_loopback_up() {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);

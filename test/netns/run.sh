@@ -2,11 +2,14 @@
 # test/netns/run.sh PROGRAM [ARGS...]: runs PROGRAM in a network and mount namespace
 # of its own (as root; else as root of a new user namespace), so that it may
 # connect to every port of its loopback without touching this machine's
-# services. PORTPROBE_OUTER_NETNS tells the program the namespace it must not be
-# in. Exit 77 (meson: skipped) when no namespace can be made here, unless
+# services, and mount its own /etc/hosts without touching this machine's.
+# PORTPROBE_OUTER_NETNS and PORTPROBE_OUTER_MNTNS tell the program the
+# namespaces it must not be in. Exit 77 (meson: skipped) when no namespace can be made here, unless
 # PORTPROBE_NETNS_OPTIONAL=1: then PROGRAM runs as it is (it only prefers one).
 outer=$(readlink /proc/self/ns/net) || { echo "cannot read /proc/self/ns/net" >&2; exit 1; }
 export PORTPROBE_OUTER_NETNS="$outer"
+outer_mnt=$(readlink /proc/self/ns/mnt) || { echo "cannot read /proc/self/ns/mnt" >&2; exit 1; }
+export PORTPROBE_OUTER_MNTNS="$outer_mnt"
 if [ "$(id -u)" -eq 0 ]; then
   exec unshare --net --mount -- "$@"
 fi

@@ -186,7 +186,7 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
   // flight becomes a child, the others are decided here.
   probe_result probe(std::size_t index, std::size_t address, bool saw_filtered) {
     for (; address < addresses_.size(); ++address) {
-      const connect_attempt a = start_connect({addresses_[address], result_->ports[index]});
+      const connect_attempt a = start_connect({addresses_[address], result_->ports[index]}, &spares_);
       switch (a.outcome) {
         case connect_outcome::open:
           return {probe_state::settled, port_status::open, {}};
@@ -349,6 +349,7 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
   void settle_finish() {
     if (live_ != 0 || completed_) return;
     completed_ = true;
+    spares_.close_all();
     done_();
   }
 
@@ -375,6 +376,7 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
   std::vector<asio::ip::address> addresses_;
   std::vector<std::unique_ptr<child>> children_;
   std::vector<child*> free_;
+  spare_sockets spares_;  // refused sockets, connected again by the next probes
   std::size_t live_ = 0;  // handlers outstanding: connects, timers, the resolve
   bool finishing_ = false;
   bool completed_ = false;
