@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""benchmarks/run.py: portprobe side by side with get-port, portscanner, nmap and
+the raw system-call floor, in one run; prints one table.
+
+Runs inside a network namespace of its own (benchmarks/run starts it through
+test/netns/run.sh): every port it probes belongs to that namespace, and it
+refuses to run anywhere else. For each work item: a warm-up run of every
+contender, then REPS rounds, interleaved (A B C A B C ...); each run is one
+process that times its own calls; the figure is the median.
+
+Usage: run.py --build-dir DIR [--reps N] [--quick] [--no-peers] [--json FILE]
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def layout():
+    """The #defines of layout.h, as numbers (or lists)."""
+    values = {}
+    for m in re.finditer(r"^#define (\w+) (\{[^}]*\}|\d+)", (HERE / "layout.h").read_text(), re.M):
+        text = m[2]
+        values[m[1]] = [int(x) for x in text.strip("{}").split(",")] if text.startswith("{") else int(text)
+    return values
+
+
+L = layout()
+
+
+# ---------------------------------------------------------------------------
+# Isolation: never probe this machine's own loopback.
+
+def check_namespace():
+    outer = os.environ.get("PORTPROBE_OUTER_NETNS", "")
+    mine = os.readlink("/proc/self/ns/net")
+    if not outer or mine == outer:
+        sys.exit("run.py: not in a network namespace of its own: run benchmarks/run")
+    interfaces = [l.split(":")[0].strip() for l in Path("/proc/net/dev").read_text().splitlines()[2:]]
+    if interfaces != ["lo"]:
+        sys.exit(f"run.py: this namespace has interfaces {interfaces}, not only lo: refusing")
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        if len(Path(table).read_text().splitlines()) > 1:
+            sys.exit(f"run.py: {table} lists sockets: not a fresh namespace, refusing")
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+
+# ---------------------------------------------------------------------------
+# Contenders: each returns (seconds per call, answer, extra fields).
+
+def run_json(argv, env=None, timeout=600):
+    out = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout)
+    if out.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, argv))}: exit {out.returncode}: {out.stderr.strip()[-400:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+class Program:
+    def __init__(self, name, argv_prefix, env=None):
+        self.name, self.prefix, self.env = name, argv_prefix, env
+
+    def run(self, item, calls):
+        r = run_json(self.prefix + [item, str(calls)], env=self.env)
+        return r["seconds"] / r["calls"], r["answer"], r
+
+
+class Nmap:
+    """nmap -sT -n -Pn; the time is nmap's own ("scanned in S seconds")."""
+    name = "nmap"
+
+    def __init__(self, ports, extra=()):
+        self.ports, self.extra = ports, list(extra)
+
+    def run(self, item, calls):
+        argv = ["nmap", "-sT", "-n", "-Pn", "-oG", "-", *self.extra, "-p", self.ports, "127.0.0.1"]
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+        if out.returncode != 0:
+            raise RuntimeError(f"nmap: exit {out.returncode}: {out.stderr.strip()[-400:]}")
+        m = re.search(r"scanned in ([\d.]+) seconds", out.stdout)
+        if not m:
+            raise RuntimeError(f"nmap printed no time: {out.stdout[-400:]}")
+        ports = re.search(r"Ports: (.*?)(\t|$)", out.stdout, re.M)
+        listed = ports[1].split(", ") if ports else []
+        opened = sum("/open/" in p for p in listed)
+        filtered = sum("/filtered/" in p for p in listed)
+        # Ports nmap does not list are in its "Ignored State" line.
+        ignored = re.search(r"Ignored State: (\w+) \((\d+)\)", out.stdout)
+        if ignored and ignored[1] == "filtered":
+            filtered += int(ignored[2])
+        answer = opened if item == "scan" else filtered
+        return float(m[1]), answer, {"command": " ".join(argv)}
+
+
+# ---------------------------------------------------------------------------
+
+def fmt_time(seconds):
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+class Fixture:
+    """floor_bench fixture MODE: the listeners, until its stdin closes."""
+
+    def __init__(self, floor_exe, mode):
+        self.proc = subprocess.Popen([floor_exe, "fixture", mode], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            self.close()
+            raise RuntimeError(f"fixture {mode} did not start (printed {line!r})")
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def measure(item, contenders, calls, reps, expected, log):
+    """Warm-up, then `reps` interleaved rounds. Returns {name: result}."""
+    results = {c.name: {"times": [], "answers": [], "extra": None} for c in contenders}
+    for c in contenders:  # warm-up: caches, page tables, the first run's costs
+        c.run(item, max(1, calls.get(c.name, calls["default"]) // 4))
+    for _ in range(reps):
+        for c in contenders:
+            n = calls.get(c.name, calls["default"])
+            per_call, answer, extra = c.run(item, n)
+            r = results[c.name]
+            r["times"].append(per_call)
+            r["answers"].append(answer)
+            r["extra"] = extra
+    for name, r in results.items():
+        r["median"] = statistics.median(r["times"])
+        r["ok"] = all(expected(a) for a in r["answers"])
+        log(f"  {item:9} {name:12} median {fmt_time(r['median']):>10}   runs: "
+            f"{', '.join(fmt_time(t) for t in r['times'])}   answers: {sorted(set(r['answers']))}"
+            + ("" if r["ok"] else "   WRONG ANSWER"))
+    return results
+
+
+def machine():
+    model = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    return f"{os.cpu_count()} cores, {model}, Linux {platform.release()}"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--quick", action="store_true",
+                    help="skip the slowest runs (portscanner and nmap on filtered ports)")
+    ap.add_argument("--no-peers", action="store_true",
+                    help="portprobe and the floor only (meson test --benchmark)")
+    ap.add_argument("--json", help="also write every figure to this file")
+    ap.add_argument("--only", action="append", help="run only this item (repeatable)")
+    args = ap.parse_args()
+    if args.reps < 5:
+        sys.exit("run.py: --reps must be at least 5 (the median of at least 5 runs)")
+
+    check_namespace()
+    build = Path(args.build_dir).resolve()
+    floor_exe = str(build / "benchmarks" / "floor_bench")
+    pp = Program("portprobe", [str(build / "benchmarks" / "portprobe_bench")])
+    floor = Program("floor", [floor_exe])
+    peers = not args.no_peers
+    node = shutil.which("node")
+    if peers and (node is None or shutil.which("nmap") is None):
+        sys.exit("run.py: node or nmap not found (benchmarks/run installs them)")
+    env = dict(os.environ, **{f"BENCH_{k}": str(v) for k, v in L.items() if isinstance(v, int)})
+    get_port = Program("get-port", [str(node), str(HERE / "peers.mjs"), "get-port"], env)
+    portscanner = Program("portscanner", [str(node), str(HERE / "peers.mjs"), "portscanner"], env)
+    slow = peers and not args.quick
+
+    def log(text):
+        print(text, flush=True)
+
+    rows = []
+    started = time.time()
+    log(f"portprobe benchmarks, {time.strftime('%Y-%m-%d %H:%M %Z')}, {machine()}")
+    log(f"each: a warm-up run, then {args.reps} interleaved runs (A B C A B C ...); medians")
+
+    def item(key, work, contenders, calls, expected, target, base, limit):
+        if args.only and key not in args.only:
+            return
+        res = measure(key, contenders, calls, args.reps, expected, log)
+        rows.append(dict(key=key, work=work, res=res, target=target, base=base, limit=limit))
+
+    def wanted(*keys):
+        return not args.only or any(k in args.only for k in keys)
+
+    with_peers = lambda *c: [x for x in c if x is not None]
+    gp = get_port if peers else None
+    ps = portscanner if peers else None
+    if wanted("random", "range", "closed", "open", "in_use", "filtered"):
+        with Fixture(floor_exe, "status"):
+            item("random", "random port, per call", with_peers(pp, floor, gp),
+                 {"default": 2000}, lambda a: 1024 <= a <= 65535, "≤ 1.5× floor", "floor", 1.5)
+            busy_end = L["RANGE_FIRST"] + L["RANGE_BUSY"]
+            item("range", "preferred range of 1000, first 200 busy, per call",
+                 with_peers(pp, floor, gp, ps), {"default": 50, "portscanner": 20},
+                 lambda a: a == busy_end, "≤ 1.5× floor", "floor", 1.5)
+            item("closed", "status of a closed port, per call", with_peers(pp, floor, ps),
+                 {"default": 2000}, lambda a: a == 0, "≤ 1.5× floor", "floor", 1.5)
+            item("open", "status of an open port, per call", with_peers(pp, floor, ps),
+                 {"default": 1000}, lambda a: a == 1, "≤ 1.5× floor", "floor", 1.5)
+            item("in_use", "first in use among 1000, only the last open", with_peers(pp, floor, ps),
+                 {"default": 20, "portscanner": 10}, lambda a: a == L["IN_USE_LAST"],
+                 "≤ 1.3× floor", "floor", 1.3)
+            first, count = L["FILTERED_FIRST"], L["FILTERED_COUNT"]
+            nmap_f = Nmap(f"{first}-{first + count - 1}",
+                          ["--max-rtt-timeout", f"{L['FILTERED_TIMEOUT_MS']}ms"])
+            # portprobe and portscanner: no port in use (0 / false); the floor: no
+            # answer from any of the 100; nmap: all 100 filtered.
+            answers = {"portprobe": 0, "portscanner": 0, "floor": 0, "nmap": count}
+            item("filtered", f"first in use among {count} filtered, {L['FILTERED_TIMEOUT_MS']} ms timeout",
+                 with_peers(pp, floor, ps if slow else None, nmap_f if slow else None),
+                 {"default": 1}, lambda a: a in (0, count), "≤ 1.2× floor", "floor", 1.2)
+            if rows and rows[-1]["key"] == "filtered":
+                for name, r in rows[-1]["res"].items():
+                    r["ok"] = r["ok"] and all(a == answers[name] for a in r["answers"])
+
+    if wanted("scan"):
+        with Fixture(floor_exe, "scan"):
+            nmap_s = Nmap(f"{L['SCAN_FIRST']}-{L['SCAN_LAST']}") if peers else None
+            item("scan", f"scan of loopback {L['SCAN_FIRST']}-{L['SCAN_LAST']}",
+                 with_peers(pp, floor, nmap_s), {"default": 1},
+                 lambda a: a == len(L["SCAN_OPEN"]), "≤ 0.7× nmap",
+                 "nmap" if peers else None, 0.7 if peers else None)
+
+    if wanted("concurrent"):
+        with Fixture(floor_exe, "status"):
+            n = 10000
+            res = {"portprobe": {"times": [], "answers": [], "extra": None}}
+            r = res["portprobe"]
+            for _ in range(args.reps):
+                per_call, answer, extra = pp.run("concurrent", n)
+                r["times"].append(per_call * n)
+                r["answers"].append(answer)
+                r["extra"] = extra
+            r["median"] = statistics.median(r["times"])
+            r["ok"] = all(a == n for a in r["answers"])
+            e = r["extra"]
+            log(f"  concurrent portprobe    median {fmt_time(r['median']):>10}   {n} checks: "
+                f"open {e['open']}, closed {e['closed']}, filtered {e['filtered']}, "
+                f"errors {e['errors']}, peak RSS {e['peak_rss_kib'] / 1024:.1f} MiB")
+            rows.append(dict(key="concurrent", work=f"{n:,} concurrent check_status, one io_context",
+                             res=res, target="completes, RSS reported", base=None, limit=None))
+
+    log(f"done in {time.time() - started:.0f} s\n")
+    print_table(rows, log)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"machine": machine(), "date": time.strftime("%Y-%m-%d"),
+                                               "rows": rows}, indent=1, default=str))
+    failed = [r["key"] for r in rows if not all(x["ok"] for x in r["res"].values())]
+    if failed:
+        log(f"WRONG ANSWERS in: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+def print_table(rows, log):
+    """One table: each figure, portprobe/floor, peer/portprobe, the target."""
+    head = ["work", "portprobe", "floor", "get-port", "portscanner", "nmap",
+            "portprobe/floor", "peer/portprobe", "target", "met"]
+    lines = []
+    for r in rows:
+        res = r["res"]
+        p = res["portprobe"]["median"]
+        cell = lambda name: fmt_time(res[name]["median"]) if name in res else "–"
+        ratio_floor = f"{p / res['floor']['median']:.2f}" if "floor" in res else "–"
+        peer_ratios = [f"{n} {res[n]['median'] / p:.1f}×" for n in ("get-port", "portscanner", "nmap") if n in res]
+        met = "–"
+        if r["limit"] is not None and r["base"] in res:
+            ratio = p / res[r["base"]]["median"]
+            met = f"yes ({ratio:.2f})" if ratio <= r["limit"] else f"NO ({ratio:.2f})"
+        elif r["key"] == "concurrent":
+            e = res["portprobe"]["extra"]
+            met = f"yes, peak RSS {e['peak_rss_kib'] / 1024:.1f} MiB" if res["portprobe"]["ok"] else "NO"
+        if r["key"] == "scan":
+            met += f", peak RSS {res['portprobe']['extra']['peak_rss_kib'] / 1024:.1f} MiB"
+        lines.append([r["work"], cell("portprobe"), cell("floor"), cell("get-port"), cell("portscanner"),
+                      cell("nmap"), ratio_floor, ", ".join(peer_ratios) or "–", r["target"], met])
+    widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
+    fmt = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+    log(fmt(head))
+    log("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for l in lines:
+        log(fmt(l))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
