@@ -71,7 +71,12 @@ probe_result probe_listen(const asio::ip::address& address, std::uint16_t port, 
     ok = ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) == 0;
   }
 #if !defined(_WIN32)
-  ok = ok && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0;
+  // A given port: SO_REUSEADDR, as servers set it, so that a port that only
+  // TIME_WAIT connections hold counts as free. Port 0: none, so the OS picks
+  // from its whole ephemeral range (Linux searches only half of it for a
+  // SO_REUSEADDR socket: twice the picks of ports this process has locked),
+  // and only a port that no socket holds at all.
+  if (port != 0) ok = ok && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0;
 #endif
   if (!ok) {
     r.ec = last_error();
