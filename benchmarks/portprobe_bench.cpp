@@ -8,12 +8,11 @@
 // It runs inside the network namespace that run.py makes (ports: layout.h).
 #include <portprobe/portprobe.hpp>
 
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,10 +29,15 @@ namespace {
   std::exit(1);
 }
 
+// This process's peak resident set (VmHWM). Not getrusage's ru_maxrss: Linux
+// carries that over execve(), so it would report the parent's (run.py's) peak.
 long peak_rss_kib() {
-  rusage usage{};
-  ::getrusage(RUSAGE_SELF, &usage);
-  return usage.ru_maxrss;  // KiB on Linux
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
 }
 
 std::uint16_t get_port(asio::io_context& io, const pp::get_port_options& options) {
