@@ -3,6 +3,8 @@
  * holds the listeners every contender probes.
  *
  *   floor_bench ITEM CALLS     prints {"item": ..., "seconds": S, "calls": N, "answer": A}
+ *                              (in_use_reuse and scan_reuse: a refused socket
+ *                              connected again, not a new one per port)
  *   floor_bench fixture MODE   opens MODE's listeners, prints "ready", serves
  *                              until its standard input closes
  *
@@ -64,6 +66,26 @@ static int bind_probe(int port) {
   return rc;
 }
 
+/* The same, once, returning the port the OS chose (one getsockname more). */
+static int bind_probe_port(void) {
+  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket");
+  int off = 0;
+  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  struct sockaddr_in6 a;
+  memset(&a, 0, sizeof a);
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_any;
+  socklen_t size = sizeof a;
+  int port = -1;
+  if (bind(fd, (struct sockaddr*)&a, sizeof a) == 0 && listen(fd, 1) == 0 &&
+      getsockname(fd, (struct sockaddr*)&a, &size) == 0) {
+    port = ntohs(a.sin6_port);
+  }
+  close(fd);
+  return port;
+}
+
 /* socket + blocking connect + close on 127.0.0.1: 1 open, 0 closed. */
 static int connect_probe(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -81,6 +103,24 @@ static int connect_probe(int port) {
     if (getsockname(fd, (struct sockaddr*)&local, &size) == 0 && local.sin_port == a.sin_port) open = 0;
   }
   close(fd);
+  return open;
+}
+
+/* The same with a refused socket connected again (Linux): a blocking connect
+ * to a closed port is one system call, refused in place; *fd is kept for the
+ * next probe, or -1 once a connection used it. */
+static int connect_probe_reusing(int port, int* fd) {
+  if (*fd < 0) *fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (*fd < 0) die("socket");
+  struct sockaddr_in a = loopback(port);
+  if (connect(*fd, (struct sockaddr*)&a, sizeof a) != 0) return 0;
+  struct linger reset = {1, 0};
+  setsockopt(*fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  struct sockaddr_in local;
+  socklen_t size = sizeof local;
+  int open = !(getsockname(*fd, (struct sockaddr*)&local, &size) == 0 && local.sin_port == a.sin_port);
+  close(*fd);
+  *fd = -1;
   return open;
 }
 
@@ -115,8 +155,8 @@ static int filtered_probe(void) {
 
 static int run_item(const char* item, long calls, long* answer) {
   if (strcmp(item, "random") == 0) {
-    for (long i = 0; i < calls; ++i) bind_probe(0);
-    *answer = 1024; /* the floor does not ask which port it got (one syscall fewer) */
+    for (long i = 1; i < calls; ++i) bind_probe(0);
+    *answer = bind_probe_port(); /* only the last call asks which port it got */
   } else if (strcmp(item, "range") == 0) {
     for (long i = 0; i < calls; ++i) {
       int port = RANGE_FIRST;
@@ -132,6 +172,22 @@ static int run_item(const char* item, long calls, long* answer) {
       int port = IN_USE_FIRST;
       while (port <= IN_USE_LAST && !connect_probe(port)) ++port;
       *answer = port;
+    }
+  } else if (strcmp(item, "in_use_reuse") == 0) {
+    for (long i = 0; i < calls; ++i) {
+      int fd = -1;
+      int port = IN_USE_FIRST;
+      while (port <= IN_USE_LAST && !connect_probe_reusing(port, &fd)) ++port;
+      if (fd >= 0) close(fd);
+      *answer = port;
+    }
+  } else if (strcmp(item, "scan_reuse") == 0) {
+    for (long i = 0; i < calls; ++i) {
+      int fd = -1;
+      long open = 0;
+      for (int port = SCAN_FIRST; port <= SCAN_LAST; ++port) open += connect_probe_reusing(port, &fd);
+      if (fd >= 0) close(fd);
+      *answer = open;
     }
   } else if (strcmp(item, "filtered") == 0) {
     for (long i = 0; i < calls; ++i) *answer = filtered_probe();

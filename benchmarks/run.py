@@ -45,11 +45,14 @@ def check_namespace():
     mine = os.readlink("/proc/self/ns/net")
     if not outer or mine == outer:
         sys.exit("run.py: not in a network namespace of its own: run benchmarks/run")
-    interfaces = [l.split(":")[0].strip() for l in Path("/proc/net/dev").read_text().splitlines()[2:]]
-    if interfaces != ["lo"]:
-        sys.exit(f"run.py: this namespace has interfaces {interfaces}, not only lo: refusing")
+    # lo, and nothing else up (tunnel devices such as sit0 may exist, down).
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True, check=True).stdout
+    up = [m[1] for m in re.finditer(r"^\d+: ([^:@]+)[^<]*<([^>]*)>", links, re.M)
+          if m[1] != "lo" and "UP" in m[2].split(",")]
+    if up:
+        sys.exit(f"run.py: interfaces {up} are up in this namespace, not only lo: refusing")
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        if len(Path(table).read_text().splitlines()) > 1:
+        if Path(table).exists() and len(Path(table).read_text().splitlines()) > 1:
             sys.exit(f"run.py: {table} lists sockets: not a fresh namespace, refusing")
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 
@@ -65,11 +68,11 @@ def run_json(argv, env=None, timeout=600):
 
 
 class Program:
-    def __init__(self, name, argv_prefix, env=None):
-        self.name, self.prefix, self.env = name, argv_prefix, env
+    def __init__(self, name, argv_prefix, env=None, suffix=""):
+        self.name, self.prefix, self.env, self.suffix = name, argv_prefix, env, suffix
 
     def run(self, item, calls):
-        r = run_json(self.prefix + [item, str(calls)], env=self.env)
+        r = run_json(self.prefix + [item + self.suffix, str(calls)], env=self.env)
         return r["seconds"] / r["calls"], r["answer"], r
 
 
@@ -142,8 +145,9 @@ def measure(item, contenders, calls, reps, expected, log):
     results = {c.name: {"times": [], "answers": [], "extra": None} for c in contenders}
     for c in contenders:  # warm-up: caches, page tables, the first run's costs
         c.run(item, max(1, calls.get(c.name, calls["default"]) // 4))
-    for _ in range(reps):
-        for c in contenders:
+    for round_ in range(reps):  # each round starts one contender later: no fixed position
+        shift = round_ % len(contenders)
+        for c in contenders[shift:] + contenders[:shift]:
             n = calls.get(c.name, calls["default"])
             per_call, answer, extra = c.run(item, n)
             r = results[c.name]
@@ -187,10 +191,15 @@ def main():
     floor_exe = str(build / "benchmarks" / "floor_bench")
     pp = Program("portprobe", [str(build / "benchmarks" / "portprobe_bench")])
     floor = Program("floor", [floor_exe])
+    floor_reuse = Program("floor, socket reused", [floor_exe], suffix="_reuse")
     peers = not args.no_peers
     node = shutil.which("node")
     if peers and (node is None or shutil.which("nmap") is None):
         sys.exit("run.py: node or nmap not found (benchmarks/run installs them)")
+    if peers:
+        version = subprocess.run([node, "--version"], capture_output=True, text=True).stdout.strip()
+        if int(version.lstrip("v").split(".")[0] or 0) < 16:
+            sys.exit(f"run.py: get-port 7 needs Node.js 16 or later, {node} is {version}")
     env = dict(os.environ, **{f"BENCH_{k}": str(v) for k, v in L.items() if isinstance(v, int)})
     get_port = Program("get-port", [str(node), str(HERE / "peers.mjs"), "get-port"], env)
     portscanner = Program("portscanner", [str(node), str(HERE / "peers.mjs"), "portscanner"], env)
@@ -228,7 +237,8 @@ def main():
                  {"default": 2000}, lambda a: a == 0, "≤ 1.5× floor", "floor", 1.5)
             item("open", "status of an open port, per call", with_peers(pp, floor, ps),
                  {"default": 1000}, lambda a: a == 1, "≤ 1.5× floor", "floor", 1.5)
-            item("in_use", "first in use among 1000, only the last open", with_peers(pp, floor, ps),
+            item("in_use", "first in use among 1000, only the last open",
+                 with_peers(pp, floor, floor_reuse, ps),
                  {"default": 20, "portscanner": 10}, lambda a: a == L["IN_USE_LAST"],
                  "≤ 1.3× floor", "floor", 1.3)
             first, count = L["FILTERED_FIRST"], L["FILTERED_COUNT"]
@@ -248,7 +258,7 @@ def main():
         with Fixture(floor_exe, "scan"):
             nmap_s = Nmap(f"{L['SCAN_FIRST']}-{L['SCAN_LAST']}") if peers else None
             item("scan", f"scan of loopback {L['SCAN_FIRST']}-{L['SCAN_LAST']}",
-                 with_peers(pp, floor, nmap_s), {"default": 1},
+                 with_peers(pp, floor, floor_reuse, nmap_s), {"default": 1},
                  lambda a: a == len(L["SCAN_OPEN"]), "≤ 0.7× nmap",
                  "nmap" if peers else None, 0.7 if peers else None)
 
@@ -285,7 +295,10 @@ def main():
 
 def print_table(rows, log):
     """One table: each figure, portprobe/floor, peer/portprobe, the target."""
-    head = ["work", "portprobe", "floor", "get-port", "portscanner", "nmap",
+    if not rows:
+        log("nothing measured")
+        return
+    head = ["work", "portprobe", "floor", "floor, socket reused", "get-port", "portscanner", "nmap",
             "portprobe/floor", "peer/portprobe", "target", "met"]
     lines = []
     for r in rows:
@@ -302,8 +315,10 @@ def print_table(rows, log):
             e = res["portprobe"]["extra"]
             met = f"yes, peak RSS {e['peak_rss_kib'] / 1024:.1f} MiB" if res["portprobe"]["ok"] else "NO"
         if r["key"] == "scan":
-            met += f", peak RSS {res['portprobe']['extra']['peak_rss_kib'] / 1024:.1f} MiB"
-        lines.append([r["work"], cell("portprobe"), cell("floor"), cell("get-port"), cell("portscanner"),
+            rss = f"peak RSS {res['portprobe']['extra']['peak_rss_kib'] / 1024:.1f} MiB"
+            met = rss if met == "–" else f"{met}, {rss}"
+        lines.append([r["work"], cell("portprobe"), cell("floor"), cell("floor, socket reused"),
+                      cell("get-port"), cell("portscanner"),
                       cell("nmap"), ratio_floor, ", ".join(peer_ratios) or "–", r["target"], met])
     widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
     fmt = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"

@@ -82,6 +82,22 @@ int new_socket(int family) noexcept {
   return ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 }
 
+// Errors of connect() that are about the socket, not the destination.
+bool spare_refused(int err) noexcept {
+  return err == EISCONN || err == EALREADY || err == EINVAL || err == EBADF || err == ENOTSOCK ||
+         err == EAFNOSUPPORT;
+}
+
+// A refused socket may be connected again to any address of its family, except
+// where the kernel keeps state of the last destination that a refusal does not
+// clear: an IPv6 socket that reached a v4-mapped address (it switched to IPv4
+// handling) or a scoped (link-local) one (it is tied to that interface).
+bool reusable_after(const asio::ip::tcp::endpoint& endpoint) noexcept {
+  if (!endpoint.address().is_v6()) return true;
+  const asio::ip::address_v6 a = endpoint.address().to_v6();
+  return !a.is_v4_mapped() && a.scope_id() == 0;
+}
+
 int connect_to(int fd, const asio::ip::tcp::endpoint& endpoint) noexcept {
   return ::connect(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size()));
 }
@@ -98,7 +114,7 @@ connect_attempt start_connect(const asio::ip::tcp::endpoint& endpoint,
   if (fd >= 0) {
     rc = connect_to(fd, endpoint);
     err = errno;
-    if (rc != 0 && err != EINPROGRESS) {
+    if (rc != 0 && spare_refused(err)) {
       // A spare that will not connect again: a new socket instead.
       ::close(fd);
       fd = -1;
@@ -136,7 +152,7 @@ connect_attempt start_connect(const asio::ip::tcp::endpoint& endpoint,
     } else {
       a.ec = errno_code(errno);
       a.outcome = classify_connect(a.ec, false);
-      if (spares != nullptr && a.ec.value() == ECONNREFUSED) {
+      if (spares != nullptr && a.ec.value() == ECONNREFUSED && reusable_after(endpoint)) {
         spares->give(family, fd);
         return a;
       }

@@ -53,6 +53,20 @@ void close_socket(int fd) noexcept {
   if (fd >= 0) ::close(fd);
 }
 
+namespace {
+
+// SO_REUSEADDR; nothing on Windows, where it would let a socket steal a port in use.
+bool set_reuse_address([[maybe_unused]] int fd) noexcept {
+#if defined(_WIN32)
+  return true;
+#else
+  const int on = 1;
+  return ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0;
+#endif
+}
+
+}  // namespace
+
 probe_result probe_listen(const asio::ip::address& address, std::uint16_t port, bool keep) {
   probe_result r;
   r.port = port;
@@ -64,26 +78,29 @@ probe_result probe_listen(const asio::ip::address& address, std::uint16_t port, 
     return r;
   }
   probes_opened.fetch_add(1, std::memory_order_relaxed);
-  const int on = 1;
   const int off = 0;
   bool ok = true;
   if (address.is_v6()) {
     ok = ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) == 0;
   }
-#if !defined(_WIN32)
   // A given port: SO_REUSEADDR, as servers set it, so that a port that only
-  // TIME_WAIT connections hold counts as free. Port 0: none, so the OS picks
-  // from its whole ephemeral range (Linux searches only half of it for a
-  // SO_REUSEADDR socket: twice the picks of ports this process has locked),
-  // and only a port that no socket holds at all.
-  if (port != 0) ok = ok && ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) == 0;
-#endif
+  // TIME_WAIT connections hold counts as free. Port 0: not before the bind, so
+  // the OS picks from its whole ephemeral range (Linux searches only half of it
+  // for a SO_REUSEADDR socket: twice the picks of ports this process has
+  // locked), and only a port that no socket holds at all.
+  if (port != 0) ok = ok && set_reuse_address(fd);
   if (!ok) {
     r.ec = last_error();
     r.verdict = verdict::failed;
   } else if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
     r.ec = last_error();
     r.verdict = classify_bind_error(errno);
+  } else if (port == 0 && keep && !set_reuse_address(fd)) {
+    // An OS pick kept as an acceptor is a server socket like any other: its
+    // connections get SO_REUSEADDR too (set after the bind, which searched the
+    // whole range).
+    r.ec = last_error();
+    r.verdict = verdict::failed;
   } else if (::listen(fd, keep ? SOMAXCONN : 1) != 0) {
     r.ec = last_error();
     r.verdict = errno == EADDRINUSE ? verdict::busy : verdict::failed;

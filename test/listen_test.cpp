@@ -80,6 +80,27 @@ TEST_CASE_FIXTURE(fixture, "an explicit host: the acceptor listens there, IPv4 a
   }
 }
 
+TEST_CASE_FIXTURE(fixture, "the acceptor has SO_REUSEADDR, whether the OS picked its port or not") {
+  // Default host (the port probed on ::, then 127.0.0.1 bound for it), an
+  // explicit host with the OS's pick (the probe socket is kept), and an
+  // explicit host with a preferred port.
+  pp::get_port_options preferred;
+  preferred.host = "127.0.0.1";
+  preferred.port = test::os_port();
+  preferred.fallback = false;
+  pp::get_port_options picked;
+  picked.host = "127.0.0.1";
+  for (const pp::get_port_options& options : {pp::get_port_options{}, picked, preferred}) {
+    CAPTURE(options.host);
+    CAPTURE(options.port.size());
+    auto [ec, acceptor] = listen(*this, options);
+    REQUIRE_FALSE(ec);
+    asio::socket_base::reuse_address reuse;
+    acceptor.get_option(reuse);
+    CHECK(reuse.value());
+  }
+}
+
 TEST_CASE_FIXTURE(fixture, "3000-or-the-next-free: a busy preferred port is skipped") {
   // A server already holds the first port of the range.
   const std::uint16_t start = test::free_run(3);

@@ -26,25 +26,45 @@ inline std::string read_text(const char* path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// Whether interface `name` is up in this network namespace; true when unknown
+// (fails closed).
+inline bool interface_up(const std::string& name) {
+  if (name.size() >= IFNAMSIZ) return true;
+  const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return true;
+  ifreq req{};
+  std::memcpy(req.ifr_name, name.c_str(), name.size());
+  const bool up = ::ioctl(fd, SIOCGIFFLAGS, &req) != 0 || (req.ifr_flags & IFF_UP) != 0;
+  ::close(fd);
+  return up;
+}
+
 // The program is in a fresh network namespace: not the one its runner started
-// in (PORTPROBE_OUTER_NETNS), with no interface but lo and no TCP socket yet.
+// in (PORTPROBE_OUTER_NETNS), with no interface up but lo and no TCP socket yet.
 inline bool fresh_namespace() {
   const char* outer = std::getenv("PORTPROBE_OUTER_NETNS");
   std::error_code ec;
   const std::string mine = std::filesystem::read_symlink("/proc/self/ns/net", ec).string();
   if (outer == nullptr || *outer == '\0' || ec || mine.empty() || mine == outer) return false;
+  // lo, and nothing else that is up (a new namespace may get tunnel devices
+  // such as sit0 or tunl0 when their modules are loaded: down, no address).
   const std::string dev = read_text("/proc/net/dev");
-  std::size_t interfaces = 0;
-  bool only_lo = !dev.empty();
+  bool lo = false;
   std::istringstream lines(dev);
   std::string line;
   for (int n = 0; std::getline(lines, line); ++n) {
     if (n < 2) continue;  // headers
-    ++interfaces;
-    only_lo = only_lo && line.find("lo:") != std::string::npos &&
-              line.find_first_not_of(' ') == line.find("lo:");
+    const std::size_t start = line.find_first_not_of(' ');
+    const std::size_t colon = line.find(':');
+    if (start == std::string::npos || colon == std::string::npos || colon <= start) return false;
+    const std::string name = line.substr(start, colon - start);
+    if (name == "lo") {
+      lo = true;
+    } else if (interface_up(name)) {
+      return false;
+    }
   }
-  if (!only_lo || interfaces != 1) return false;
+  if (!lo) return false;
   for (const char* table : {"/proc/net/tcp", "/proc/net/tcp6"}) {
     const std::string text = read_text(table);
     if (std::count(text.begin(), text.end(), '\n') > 1) return false;  // a socket exists

@@ -10,7 +10,7 @@ outer=$(readlink /proc/self/ns/net) || { echo "cannot read /proc/self/ns/net" >&
 export PORTPROBE_OUTER_NETNS="$outer"
 outer_mnt=$(readlink /proc/self/ns/mnt) || { echo "cannot read /proc/self/ns/mnt" >&2; exit 1; }
 export PORTPROBE_OUTER_MNTNS="$outer_mnt"
-if [ "$(id -u)" -eq 0 ]; then
+if [ "$(id -u)" -eq 0 ] && unshare --net --mount -- true 2>/dev/null; then
   exec unshare --net --mount -- "$@"
 fi
 if unshare --user --map-root-user --net --mount -- true 2>/dev/null; then

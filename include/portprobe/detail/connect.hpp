@@ -30,10 +30,12 @@ struct connect_attempt {
 };
 
 /// Sockets whose connect was refused, kept for the next probe of one operation.
-/// On Linux a TCP socket whose connect was refused is back in its first state
-/// (unconnected, no local port) and may connect again: a scan of closed ports
-/// then costs two connect() calls a port instead of socket, connect, getsockopt
-/// and close. One per address family; closed by close_all() or the destructor,
+/// On Linux a TCP socket whose connect was refused (read with a second
+/// connect()) is unconnected again, with no local port and no pending error,
+/// and may connect again: a scan of closed ports then costs two connect() calls
+/// a port instead of socket, connect, getsockopt and close. Not kept: an IPv6
+/// socket refused by a v4-mapped or a scoped address (the kernel keeps its
+/// IPv4 handling, or its interface). One per address family; closed by close_all() or the destructor,
 /// so none outlives the operation that owns it.
 class spare_sockets {
  public:

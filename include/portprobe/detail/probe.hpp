@@ -27,9 +27,9 @@ struct probe_result {
   int fd = -1;             ///< the listening socket, when kept
 };
 
-/// Opens a TCP socket, sets SO_REUSEADDR for a given port (as servers do; not
-/// for port 0, and not on Windows, where it would let the socket steal a port
-/// in use), clears IPV6_V6ONLY on IPv6
+/// Opens a TCP socket, sets SO_REUSEADDR for a given port (as servers do; for
+/// port 0 only after the bind and only when kept, and never on Windows, where
+/// it would let the socket steal a port in use), clears IPV6_V6ONLY on IPv6
 /// sockets (so `::` is the dual-stack wildcard), binds address:port and listens.
 /// The socket is closed before returning unless `keep`, in which case the
 /// caller owns `fd` (close-on-exec, blocking mode untouched).
