@@ -29,9 +29,13 @@ const work = {
     in_use: async () => portscanner.findAPortInUse(env('IN_USE_FIRST'), env('IN_USE_LAST'), host),
     filtered: async () => {
       const first = env('FILTERED_FIRST');
-      const port = await portscanner.findAPortInUse(first, first + env('FILTERED_COUNT') - 1,
-                                                    {host, timeout: env('FILTERED_TIMEOUT_MS')});
-      return port === false ? 0 : port;
+      try {
+        return await portscanner.findAPortInUse(first, first + env('FILTERED_COUNT') - 1,
+                                                {host, timeout: env('FILTERED_TIMEOUT_MS')});
+      } catch (error) {  // its promise rejects when no port is in use
+        if (error.message === 'No open port found') return 0;
+        throw error;
+      }
     },
   },
 };
