@@ -49,8 +49,9 @@ static void die(const char* what) {
 
 /* ---- work items ---------------------------------------------------------- */
 
-/* [::] (dual-stack) socket + bind + listen + close: 0 if the port was free. */
-static int bind_probe(int port) {
+/* [::] (dual-stack) socket + bind + listen + close: 0 if the port was free.
+ * With `chosen`, one getsockname more, for the port the OS chose (port 0). */
+static int bind_probe(int port, int* chosen) {
   int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) die("socket");
   int off = 0;
@@ -62,36 +63,28 @@ static int bind_probe(int port) {
   a.sin6_port = htons((unsigned short)port);
   int rc = bind(fd, (struct sockaddr*)&a, sizeof a);
   if (rc == 0) rc = listen(fd, 1);
+  if (rc == 0 && chosen != NULL) {
+    socklen_t size = sizeof a;
+    rc = getsockname(fd, (struct sockaddr*)&a, &size);
+    *chosen = ntohs(a.sin6_port);
+  }
   close(fd);
   return rc;
 }
 
-/* The same, once, returning the port the OS chose (one getsockname more). */
-static int bind_probe_port(void) {
-  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) die("socket");
-  int off = 0;
-  setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
-  struct sockaddr_in6 a;
-  memset(&a, 0, sizeof a);
-  a.sin6_family = AF_INET6;
-  a.sin6_addr = in6addr_any;
-  socklen_t size = sizeof a;
-  int port = -1;
-  if (bind(fd, (struct sockaddr*)&a, sizeof a) == 0 && listen(fd, 1) == 0 &&
-      getsockname(fd, (struct sockaddr*)&a, &size) == 0) {
-    port = ntohs(a.sin6_port);
-  }
-  close(fd);
-  return port;
-}
-
-/* socket + blocking connect + close on 127.0.0.1: 1 open, 0 closed. */
-static int connect_probe(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+/* socket + blocking connect + close on 127.0.0.1: 1 open, 0 closed. With
+ * `spare`, a refused socket is not closed but kept in *spare, and the next call
+ * connects it again (Linux): a closed port is then one system call. */
+static int connect_probe(int port, int* spare) {
+  int fd = spare != NULL && *spare >= 0 ? *spare : socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (spare != NULL) *spare = -1;
   if (fd < 0) die("socket");
   struct sockaddr_in a = loopback(port);
   int open = connect(fd, (struct sockaddr*)&a, sizeof a) == 0;
+  if (!open && spare != NULL) {
+    *spare = fd;
+    return 0;
+  }
   if (open) {
     /* No TIME_WAIT left behind, as every contender does. */
     struct linger reset = {1, 0};
@@ -103,24 +96,6 @@ static int connect_probe(int port) {
     if (getsockname(fd, (struct sockaddr*)&local, &size) == 0 && local.sin_port == a.sin_port) open = 0;
   }
   close(fd);
-  return open;
-}
-
-/* The same with a refused socket connected again (Linux): a blocking connect
- * to a closed port is one system call, refused in place; *fd is kept for the
- * next probe, or -1 once a connection used it. */
-static int connect_probe_reusing(int port, int* fd) {
-  if (*fd < 0) *fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (*fd < 0) die("socket");
-  struct sockaddr_in a = loopback(port);
-  if (connect(*fd, (struct sockaddr*)&a, sizeof a) != 0) return 0;
-  struct linger reset = {1, 0};
-  setsockopt(*fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
-  struct sockaddr_in local;
-  socklen_t size = sizeof local;
-  int open = !(getsockname(*fd, (struct sockaddr*)&local, &size) == 0 && local.sin_port == a.sin_port);
-  close(*fd);
-  *fd = -1;
   return open;
 }
 
@@ -153,53 +128,48 @@ static int filtered_probe(void) {
   return answered;
 }
 
+/* The first port of [first, last] that connect_probe finds open, or last + 1. */
+static int first_open(int first, int last, int* spare) {
+  int port = first;
+  while (port <= last && !connect_probe(port, spare)) ++port;
+  return port;
+}
+
+static long count_open(int first, int last, int* spare) {
+  long open = 0;
+  for (int port = first; port <= last; ++port) open += connect_probe(port, spare);
+  return open;
+}
+
 static int run_item(const char* item, long calls, long* answer) {
+  /* The _reuse items: a refused socket connected again, not a new one a port. */
+  int spare = -1;
+  int* reuse = strstr(item, "_reuse") != NULL ? &spare : NULL;
   if (strcmp(item, "random") == 0) {
-    for (long i = 1; i < calls; ++i) bind_probe(0);
-    *answer = bind_probe_port(); /* only the last call asks which port it got */
+    int port = -1;
+    for (long i = 1; i < calls; ++i) bind_probe(0, NULL);
+    bind_probe(0, &port); /* only the last call asks which port it got */
+    *answer = port;
   } else if (strcmp(item, "range") == 0) {
     for (long i = 0; i < calls; ++i) {
       int port = RANGE_FIRST;
-      while (port <= RANGE_LAST && bind_probe(port) != 0) ++port;
+      while (port <= RANGE_LAST && bind_probe(port, NULL) != 0) ++port;
       *answer = port;
     }
   } else if (strcmp(item, "closed") == 0) {
-    for (long i = 0; i < calls; ++i) *answer = connect_probe(CLOSED_PORT);
+    for (long i = 0; i < calls; ++i) *answer = connect_probe(CLOSED_PORT, NULL);
   } else if (strcmp(item, "open") == 0) {
-    for (long i = 0; i < calls; ++i) *answer = connect_probe(OPEN_PORT);
-  } else if (strcmp(item, "in_use") == 0) {
-    for (long i = 0; i < calls; ++i) {
-      int port = IN_USE_FIRST;
-      while (port <= IN_USE_LAST && !connect_probe(port)) ++port;
-      *answer = port;
-    }
-  } else if (strcmp(item, "in_use_reuse") == 0) {
-    for (long i = 0; i < calls; ++i) {
-      int fd = -1;
-      int port = IN_USE_FIRST;
-      while (port <= IN_USE_LAST && !connect_probe_reusing(port, &fd)) ++port;
-      if (fd >= 0) close(fd);
-      *answer = port;
-    }
-  } else if (strcmp(item, "scan_reuse") == 0) {
-    for (long i = 0; i < calls; ++i) {
-      int fd = -1;
-      long open = 0;
-      for (int port = SCAN_FIRST; port <= SCAN_LAST; ++port) open += connect_probe_reusing(port, &fd);
-      if (fd >= 0) close(fd);
-      *answer = open;
-    }
+    for (long i = 0; i < calls; ++i) *answer = connect_probe(OPEN_PORT, NULL);
+  } else if (strcmp(item, "in_use") == 0 || strcmp(item, "in_use_reuse") == 0) {
+    for (long i = 0; i < calls; ++i) *answer = first_open(IN_USE_FIRST, IN_USE_LAST, reuse);
   } else if (strcmp(item, "filtered") == 0) {
     for (long i = 0; i < calls; ++i) *answer = filtered_probe();
-  } else if (strcmp(item, "scan") == 0) {
-    for (long i = 0; i < calls; ++i) {
-      long open = 0;
-      for (int port = SCAN_FIRST; port <= SCAN_LAST; ++port) open += connect_probe(port);
-      *answer = open;
-    }
+  } else if (strcmp(item, "scan") == 0 || strcmp(item, "scan_reuse") == 0) {
+    for (long i = 0; i < calls; ++i) *answer = count_open(SCAN_FIRST, SCAN_LAST, reuse);
   } else {
     return 0;
   }
+  if (spare >= 0) close(spare);
   return 1;
 }
 

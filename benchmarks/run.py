@@ -140,8 +140,9 @@ class Fixture:
             self.proc.wait()
 
 
-def measure(item, contenders, calls, reps, expected, log):
-    """Warm-up, then `reps` interleaved rounds. Returns {name: result}."""
+def measure(item, contenders, calls, reps, expected, log, per_call=True):
+    """Warm-up, then `reps` interleaved rounds. Returns {name: result}; its times
+    are per call, or per run (all the calls together) when not `per_call`."""
     results = {c.name: {"times": [], "answers": [], "extra": None} for c in contenders}
     for c in contenders:  # warm-up: caches, page tables, the first run's costs
         c.run(item, max(1, calls.get(c.name, calls["default"]) // 4))
@@ -149,9 +150,9 @@ def measure(item, contenders, calls, reps, expected, log):
         shift = round_ % len(contenders)
         for c in contenders[shift:] + contenders[:shift]:
             n = calls.get(c.name, calls["default"])
-            per_call, answer, extra = c.run(item, n)
+            seconds, answer, extra = c.run(item, n)
             r = results[c.name]
-            r["times"].append(per_call)
+            r["times"].append(seconds if per_call else seconds * n)
             r["answers"].append(answer)
             r["extra"] = extra
     for name, r in results.items():
@@ -265,17 +266,11 @@ def main():
     if wanted("concurrent"):
         with Fixture(floor_exe, "status"):
             n = 10000
-            res = {"portprobe": {"times": [], "answers": [], "extra": None}}
+            res = measure("concurrent", [pp], {"default": n}, args.reps, lambda a: a == n, log,
+                          per_call=False)
             r = res["portprobe"]
-            for _ in range(args.reps):
-                per_call, answer, extra = pp.run("concurrent", n)
-                r["times"].append(per_call * n)
-                r["answers"].append(answer)
-                r["extra"] = extra
-            r["median"] = statistics.median(r["times"])
-            r["ok"] = all(a == n for a in r["answers"])
             e = r["extra"]
-            log(f"  concurrent portprobe    median {fmt_time(r['median']):>10}   {n} checks: "
+            log(f"  concurrent: {n} checks at once, the last run: "
                 f"open {e['open']}, closed {e['closed']}, filtered {e['filtered']}, "
                 f"errors {e['errors']}, peak RSS {e['peak_rss_kib'] / 1024:.1f} MiB")
             rows.append(dict(key="concurrent", work=f"{n:,} concurrent check_status, one io_context",

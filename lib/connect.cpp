@@ -141,14 +141,12 @@ connect_attempt start_connect(const asio::ip::tcp::endpoint& endpoint,
     // it: 0 once connected, the error (ECONNREFUSED...) once refused, which also
     // puts the socket back in its unconnected state (SO_ERROR would not), and
     // EALREADY while the handshake is still in flight.
-    if (connect_to(fd, endpoint) == 0) {
+    if (connect_to(fd, endpoint) == 0 || errno == EISCONN) {
       a.outcome = connected(fd, endpoint);
     } else if (errno == EALREADY || errno == EINPROGRESS) {
       a.outcome = connect_outcome::pending;
       a.fd = fd;
       return a;
-    } else if (errno == EISCONN) {
-      a.outcome = connected(fd, endpoint);
     } else {
       a.ec = errno_code(errno);
       a.outcome = classify_connect(a.ec, false);

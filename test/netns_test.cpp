@@ -5,15 +5,10 @@
 // /etc/hosts and /etc/resolv.conf are files it writes, so host names resolve
 // without any lookup leaving the namespace. It refuses to run outside one.
 #include <algorithm>
-#include <cstring>
 #include <fstream>
-#include <iterator>
 #include <set>
 #include <sstream>
 
-#include <fcntl.h>
-#include <net/if.h>
-#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>

@@ -26,15 +26,21 @@ inline std::string read_text(const char* path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// Whether interface `name` is up in this network namespace; true when unknown
-// (fails closed).
+// Interface `name`'s flags in this network namespace (SIOCGIFFLAGS), through
+// `fd`, any socket of it; false when they cannot be read.
+inline bool interface_flags(int fd, const std::string& name, ifreq& req) {
+  if (name.size() >= IFNAMSIZ) return false;
+  req = ifreq{};
+  std::memcpy(req.ifr_name, name.c_str(), name.size());
+  return ::ioctl(fd, SIOCGIFFLAGS, &req) == 0;
+}
+
+// Whether interface `name` is up; true when unknown (fails closed).
 inline bool interface_up(const std::string& name) {
-  if (name.size() >= IFNAMSIZ) return true;
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return true;
   ifreq req{};
-  std::memcpy(req.ifr_name, name.c_str(), name.size());
-  const bool up = ::ioctl(fd, SIOCGIFFLAGS, &req) != 0 || (req.ifr_flags & IFF_UP) != 0;
+  const bool up = !interface_flags(fd, name, req) || (req.ifr_flags & IFF_UP) != 0;
   ::close(fd);
   return up;
 }
@@ -85,8 +91,7 @@ inline void bring_loopback_up() {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
   ifreq req{};
-  std::strncpy(req.ifr_name, "lo", IFNAMSIZ - 1);
-  REQUIRE(::ioctl(fd, SIOCGIFFLAGS, &req) == 0);
+  REQUIRE(interface_flags(fd, "lo", req));
   req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
   REQUIRE(::ioctl(fd, SIOCSIFFLAGS, &req) == 0);
   ::close(fd);

@@ -35,8 +35,8 @@ struct connect_attempt {
 /// and may connect again: a scan of closed ports then costs two connect() calls
 /// a port instead of socket, connect, getsockopt and close. Not kept: an IPv6
 /// socket refused by a v4-mapped or a scoped address (the kernel keeps its
-/// IPv4 handling, or its interface). One per address family; closed by close_all() or the destructor,
-/// so none outlives the operation that owns it.
+/// IPv4 handling, or its interface). One per address family; closed by
+/// close_all() or the destructor, so none outlives the operation that owns it.
 class spare_sockets {
  public:
   spare_sockets() = default;
