@@ -9,7 +9,8 @@ bool lock_table::is_locked(std::uint16_t port, time_point now) const {
   return it != locks_.end() && (it->second.reserved || now < it->second.until);
 }
 
-bool lock_table::try_lock(std::uint16_t port, time_point now, duration hold, bool reserve) {
+bool lock_table::try_lock(std::uint16_t port, time_point now, duration hold, bool reserve,
+                          std::uint64_t id, std::uint64_t lease) {
   if (is_locked(port, now)) return false;
   if (!reserve && hold <= duration::zero()) {
     locks_.erase(port);  // an expired entry, if any: nothing is held
@@ -18,13 +19,31 @@ bool lock_table::try_lock(std::uint16_t port, time_point now, duration hold, boo
   // Saturate: a hold of years must not overflow the clock.
   const time_point until =
       hold >= time_point::max() - now ? time_point::max() : now + hold;
-  locks_.insert_or_assign(port, entry{until, reserve});
+  locks_.insert_or_assign(port, entry{until, reserve, id, lease});
   return true;
 }
 
-void lock_table::release(std::uint16_t port) { locks_.erase(port); }
+std::optional<lock_table::entry> lock_table::take(std::uint16_t port) {
+  const auto it = locks_.find(port);
+  if (it == locks_.end()) return std::nullopt;
+  entry e = it->second;
+  locks_.erase(it);
+  return e;
+}
 
-void lock_table::clear() { locks_.clear(); }
+std::optional<lock_table::entry> lock_table::take_if(std::uint16_t port, std::uint64_t id) {
+  const auto it = locks_.find(port);
+  if (it == locks_.end() || it->second.id != id) return std::nullopt;
+  entry e = it->second;
+  locks_.erase(it);
+  return e;
+}
+
+std::vector<std::pair<std::uint16_t, lock_table::entry>> lock_table::take_all() {
+  std::vector<std::pair<std::uint16_t, entry>> all(locks_.begin(), locks_.end());
+  locks_.clear();
+  return all;
+}
 
 std::optional<lock_table::time_point> lock_table::expire(time_point now) {
   std::optional<time_point> earliest;
@@ -39,6 +58,16 @@ std::optional<lock_table::time_point> lock_table::expire(time_point now) {
     }
   }
   return earliest;
+}
+
+std::vector<std::pair<std::uint16_t, lock_table::entry>> lock_table::held(time_point now) const {
+  std::vector<std::pair<std::uint16_t, entry>> out;
+  for (const auto& [port, e] : locks_) {
+    if (e.reserved || now < e.until) out.emplace_back(port, e);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  return out;
 }
 
 }  // namespace portprobe::detail

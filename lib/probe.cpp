@@ -2,12 +2,15 @@
 
 #include <atomic>
 #include <cerrno>
+#include <fstream>
 
 #include <asio/ip/tcp.hpp>
 
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -178,6 +181,60 @@ std::vector<asio::ip::address> default_probe_targets() {
   std::error_code ec;
   for (const auto& a : local_addresses(ec)) targets.push_back(a);
   return targets;
+}
+
+std::error_code park_in_time_wait(const asio::ip::address& address, std::uint16_t port) {
+  asio::ip::address target = address;
+  if (target.is_unspecified()) {
+    target = target.is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
+                            : asio::ip::address(asio::ip::address_v4::loopback());
+  }
+  const asio::ip::tcp::endpoint endpoint(target, port);
+  const int family = endpoint.protocol().family();
+  int listener = -1;
+  int client = -1;
+  int accepted = -1;
+  std::error_code ec;
+  const auto fail = [&ec] { ec = last_error(); };
+  do {
+    listener = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (listener < 0 || !set_reuse_address(listener) ||
+        ::bind(listener, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0 ||
+        ::listen(listener, 1) != 0) {
+      fail();
+      break;
+    }
+    client = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const timeval bound{1, 0};
+    if (client < 0 || ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound) != 0 ||
+        ::connect(client, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
+      fail();
+      break;
+    }
+    // Established: the connection waits in the accept queue already.
+    pollfd ready{listener, POLLIN, 0};
+    if (::poll(&ready, 1, 1000) != 1) {
+      ec = std::make_error_code(std::errc::timed_out);
+      break;
+    }
+    accepted = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    if (accepted < 0) fail();
+  } while (false);
+  // The accepted side closes first: it is the one left in TIME_WAIT, on `port`.
+  close_socket(accepted);
+  close_socket(client);
+  close_socket(listener);
+  return ec;
+}
+
+std::pair<std::uint16_t, std::uint16_t> ephemeral_port_range() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  long low = 0;
+  long high = 0;
+  if (in >> low >> high && low >= 1 && low <= high && high <= 65535) {
+    return {static_cast<std::uint16_t>(low), static_cast<std::uint16_t>(high)};
+  }
+  return {32768, 60999};
 }
 
 std::uint64_t probe_count() noexcept { return probes_opened.load(std::memory_order_relaxed); }

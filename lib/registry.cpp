@@ -1,90 +1,325 @@
 #include "registry.hpp"
 
 #include <future>
+#include <string_view>
 
+#include <asio/bind_executor.hpp>
 #include <asio/dispatch.hpp>
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <portprobe/get_port.hpp>
 
 namespace portprobe::detail {
 
 namespace {
+
 // The timer only forgets entries whose hold has ended (a lock is judged by its
 // deadline, whatever the timer does). Waiting a little past the earliest
 // deadline lets one wake-up forget a burst of locks taken together.
 constexpr auto expiry_slack = std::chrono::milliseconds(50);
-}  // namespace
 
-registry& registry::instance() {
-  // Leaked on purpose: a pending timer or operation at exit never touches a
-  // destroyed registry.
-  static registry* const the_registry = new registry();
-  return *the_registry;
+class real_clock final : public lock_clock {
+ public:
+  lock_table::time_point steady_now() const override { return lock_table::clock::now(); }
+  std::uint64_t boot_ms() const override { return boot_time_ms(); }
+};
+
+// Bumped in a forked child: the registry made in the parent is left alone
+// there (its strand or mutexes may have been held by a thread the child
+// lacks), and the child makes its own.
+std::atomic<unsigned> fork_generation{0};
+void on_fork_child() noexcept { fork_generation.fetch_add(1, std::memory_order_acq_rel); }
+
+std::atomic<registry*> current_registry{nullptr};
+
+std::uint64_t ceil_ms(lock_table::duration d) {
+  return static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(d).count());
 }
 
-registry::registry()
-    : strand_(asio::make_strand(asio::system_executor())), timer_(strand_) {}
+registry* make_process_registry() {
+  std::string why;
+  std::unique_ptr<lease_table_file> table;
+  const char* mode = std::getenv("PORTPROBE_LOCKS");
+  if (mode != nullptr && std::string_view(mode) == "process") {
+    why = "PORTPROBE_LOCKS=process";
+  } else {
+    const lease_table_location where = default_lease_table_location(why);
+    if (why.empty()) table = lease_table_file::open(where, why);
+  }
+  return new registry(system_lock_clock(), std::move(table), std::move(why), ::getpid(), true);
+}
 
-bool registry::try_lock(std::uint16_t port, clock::duration hold, bool reserve) {
-  const auto now = clock::now();
-  if (!table_.try_lock(port, now, hold, reserve)) return false;
-  if (!reserve && hold > clock::duration::zero()) {
+}  // namespace
+
+const lock_clock& system_lock_clock() {
+  static const real_clock clock;
+  return clock;
+}
+
+// ---------------------------------------------------------------- registry_host
+
+registry_host::~registry_host() {
+  if (thread_.joinable()) {
+    work_.reset();
+    io_.stop();
+    thread_.join();
+  }
+}
+
+bool registry_host::ensure_thread() noexcept {
+  if (running_.load(std::memory_order_acquire)) return true;
+  try {
+    std::lock_guard<std::mutex> lock(start_mutex_);
+    if (running_.load(std::memory_order_relaxed)) return true;
+    work_.emplace(io_.get_executor());
+    // The thread takes no signal: they stay with the program's own threads.
+    sigset_t all;
+    sigset_t old;
+    ::sigfillset(&all);
+    ::pthread_sigmask(SIG_SETMASK, &all, &old);
+    try {
+      thread_ = std::thread([this] {
+        for (;;) {
+          try {
+            io_.run();
+            return;
+          } catch (...) {
+            // A handler threw (it should not): keep serving the registry.
+          }
+        }
+      });
+    } catch (...) {
+      ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+      throw;
+    }
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    running_.store(true, std::memory_order_release);
+    return true;
+  } catch (...) {
+    work_.reset();
+    return false;
+  }
+}
+
+// ---------------------------------------------------------------- registry
+
+registry& registry::instance() {
+  static const int registered = ::pthread_atfork(nullptr, nullptr, on_fork_child);
+  (void)registered;
+  const unsigned generation = fork_generation.load(std::memory_order_acquire);
+  registry* r = current_registry.load(std::memory_order_acquire);
+  // Leaked on purpose: a timer or an operation still pending at exit never
+  // touches a destroyed registry.
+  while (r == nullptr || r->generation_ != generation) {
+    registry* fresh = make_process_registry();
+    fresh->generation_ = generation;
+    if (current_registry.compare_exchange_strong(r, fresh, std::memory_order_acq_rel)) {
+      return *fresh;
+    }
+    delete fresh;  // another thread made one first: `r` is now that one
+  }
+  return *r;
+}
+
+registry::registry(const lock_clock& clock, std::unique_ptr<lease_table_file> table,
+                   std::string why, int pid, bool timers)
+    : clock_(clock),
+      strand_(registry_executor(host_)),
+      table_(std::move(table)),
+      why_(std::move(why)),
+      pid_(pid),
+      timers_(timers) {}
+
+std::optional<std::uint64_t> registry::claim(std::uint16_t port, duration hold, bool reserve) {
+  const auto now = clock_.steady_now();
+  if (locks_.is_locked(port, now)) return std::nullopt;
+  if (!reserve && hold <= duration::zero()) {
+    // No lock wanted: the port must only not be held by another process.
+    if (table_ && lease_word::held(table_->slots().load(port), clock_.boot_ms())) {
+      return std::nullopt;
+    }
+    return 0;
+  }
+  std::uint64_t lease = 0;
+  if (table_) {
+    const auto word = table_->slots().claim(port, clock_.boot_ms(),
+                                            reserve ? reserve_lease_ms : ceil_ms(hold),
+                                            lease_word::make_tag(pid_, reserve));
+    if (!word) return std::nullopt;
+    lease = *word;
+  }
+  const std::uint64_t ticket = next_ticket_++;
+  locks_.try_lock(port, now, hold, reserve, ticket, lease);
+  if (reserve) {
+    if (table_) {
+      if (!next_renewal_) next_renewal_ = now + renew_interval;
+      arm(*next_renewal_);
+    }
+  } else {
     arm(hold >= clock::time_point::max() - now ? clock::time_point::max() : now + hold);
   }
-  return true;
+  return ticket;
+}
+
+void registry::forget(const lock_table::entry& e, std::uint16_t port) {
+  if (e.lease != 0 && table_) table_->slots().release(port, e.lease);
+}
+
+void registry::release(std::uint16_t port, std::uint64_t ticket) {
+  if (ticket == 0) return;
+  if (const auto e = locks_.take_if(port, ticket)) forget(*e, port);
+}
+
+void registry::release(std::uint16_t port) {
+  if (const auto e = locks_.take(port)) forget(*e, port);
+}
+
+void registry::clear() {
+  for (const auto& [port, e] : locks_.take_all()) forget(e, port);
+}
+
+bool registry::is_locked(std::uint16_t port) const {
+  return locks_.is_locked(port, clock_.steady_now());
+}
+
+void registry::tick() {
+  armed_for_.reset();
+  const auto now = clock_.steady_now();
+  std::optional<clock::time_point> next = locks_.expire(now);
+  if (next_renewal_ && now >= *next_renewal_) {
+    next_renewal_.reset();
+    const std::uint64_t boot = clock_.boot_ms();
+    std::vector<std::uint16_t> lost;
+    bool renewing = false;
+    locks_.for_each_reserved([&](std::uint16_t port, lock_table::entry& e) {
+      if (e.lease == 0 || !table_) return;
+      const std::uint64_t renewed = lease_word::make(
+          lease_word::deadline(boot, reserve_lease_ms), lease_word::tag(e.lease));
+      if (table_->slots().renew(port, e.lease, renewed)) {
+        e.lease = renewed;
+        renewing = true;
+      } else {
+        lost.push_back(port);  // it lapsed and another process took it
+      }
+    });
+    for (const std::uint16_t port : lost) (void)locks_.take(port);
+    if (renewing) next_renewal_ = now + renew_interval;
+  }
+  if (next_renewal_ && (!next || *next_renewal_ < *next)) next = next_renewal_;
+  if (next) arm(*next);
 }
 
 void registry::arm(clock::time_point deadline) {
   if (armed_for_ && *armed_for_ <= deadline) return;  // an earlier wake-up will see it
   armed_for_ = deadline;
-  timer_.expires_at(deadline >= clock::time_point::max() - expiry_slack
-                        ? clock::time_point::max()
-                        : deadline + expiry_slack);
-  timer_.async_wait([this](const std::error_code& ec) {
-    if (ec != asio::error::operation_aborted) on_timer();
-  });
+  if (!timers_) return;
+  try {
+    if (!host_.ensure_thread()) throw std::runtime_error("no registry thread");
+    if (!timer_) timer_.emplace(host_.io());
+    timer_->expires_at(deadline >= clock::time_point::max() - expiry_slack
+                           ? clock::time_point::max()
+                           : deadline + expiry_slack);
+    timer_->async_wait(asio::bind_executor(strand_, [this](const std::error_code& ec) {
+      if (ec != asio::error::operation_aborted) tick();
+    }));
+  } catch (const std::exception&) {
+    // No timer now (no descriptor or thread to be had): locks are judged by
+    // their deadlines all the same; the next claim tries to arm it again.
+    armed_for_.reset();
+  }
 }
 
-void registry::on_timer() {
-  armed_for_.reset();
-  if (const auto next = table_.expire(clock::now())) arm(*next);
+std::vector<port_lease> registry::leases() const {
+  const auto now = clock_.steady_now();
+  std::vector<port_lease> out;
+  for (const auto& [port, e] : locks_.held(now)) {
+    const auto left = e.reserved ? std::chrono::milliseconds::max()
+                                 : std::chrono::ceil<std::chrono::milliseconds>(e.until - now);
+    out.push_back({port, pid_, left, e.reserved});
+  }
+  return out;
 }
 
-const registry_strand& registry_executor() { return registry::instance().strand(); }
-
-void run_on_registry(const std::function<void()>& f) {
-  std::promise<void> done;
-  asio::dispatch(registry::instance().strand(), [&] {
-    f();
-    done.set_value();
-  });
-  done.get_future().wait();
+std::vector<port_lease> held_leases(const lease_slots& slots, std::uint64_t now_ms) {
+  std::vector<port_lease> out;
+  for (std::size_t p = 1; p < lease_slots::count; ++p) {
+    const auto port = static_cast<std::uint16_t>(p);
+    const std::uint64_t w = slots.load(port);
+    if (!lease_word::held(w, now_ms)) continue;
+    const std::uint32_t tag = lease_word::tag(w);
+    out.push_back({port, static_cast<int>(tag & lease_word::pid_mask),
+                   std::chrono::milliseconds(lease_word::expiry(w) - now_ms),
+                   (tag & lease_word::reserved_bit) != 0});
+  }
+  return out;
 }
+
+// ---------------------------------------------------------------- entry points
+
+const registry_strand& registry_executor_strand() { return registry::instance().strand(); }
+
+namespace {
+
+// Runs `f` on the registry's strand and waits for it (a visit in progress is
+// O(1)). Not from the strand itself: no user code runs there.
+template <typename F>
+auto run_on_registry(F f) {
+  registry& r = registry::instance();
+  std::packaged_task<decltype(f(r))()> task([&] { return f(r); });
+  auto result = task.get_future();
+  asio::dispatch(r.strand(), [&task] { task(); });
+  return result.get();
+}
+
+}  // namespace
 
 bool is_port_locked(std::uint16_t port) {
-  bool locked = false;
-  run_on_registry([&] {
-    locked = registry::instance().table().is_locked(port, registry::clock::now());
-  });
-  return locked;
+  return run_on_registry([port](registry& r) { return r.is_locked(port); });
 }
 
 std::size_t stored_lock_count() {
-  std::size_t n = 0;
-  run_on_registry([&] { n = registry::instance().table().size(); });
-  return n;
+  return run_on_registry([](registry& r) { return r.size(); });
 }
 
 }  // namespace portprobe::detail
 
 namespace portprobe {
 
+lock_scope current_lock_scope() { return detail::registry::instance().scope(); }
+
+std::string lock_scope_reason() { return detail::registry::instance().scope_reason(); }
+
+std::string lock_table_path() {
+  const detail::registry& r = detail::registry::instance();
+  if (r.table() != nullptr) return r.table()->path();
+  std::string why;
+  const detail::lease_table_location where = detail::default_lease_table_location(why);
+  return where.file_name.empty() ? std::string() : where.path();
+}
+
+std::vector<port_lease> active_leases(std::error_code& ec) {
+  ec.clear();
+  detail::registry& r = detail::registry::instance();
+  try {
+    if (r.table() != nullptr) return detail::held_leases(r.table()->slots(), detail::boot_time_ms());
+    return detail::run_on_registry([](detail::registry& reg) { return reg.leases(); });
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+    return {};
+  }
+}
+
 void release_port(std::uint16_t port) {
-  detail::run_on_registry([port] { detail::registry::instance().release(port); });
+  detail::registry& r = detail::registry::instance();
+  asio::dispatch(r.strand(), [&r, port] { r.release(port); });
 }
 
 void clear_locked_ports() {
-  detail::run_on_registry([] { detail::registry::instance().clear(); });
+  detail::registry& r = detail::registry::instance();
+  asio::dispatch(r.strand(), [&r] { r.clear(); });
 }
 
 }  // namespace portprobe

@@ -1,41 +1,113 @@
 // lib/registry.hpp: the process-wide lock registry (private to the library).
+//
+// A claim table: this process's locks (lock_table) and, in the `user` scope,
+// its leases in the shared table (lease_slots). Every function below but the
+// constructor and instance() runs on strand() only, and is O(1) but for
+// clear(), tick() and leases(): no probe, no system call. A claim checks this
+// process's locks, then takes the shared slot (claim first: a port is never
+// probed while another process holds it), then locks it here; the caller then
+// probes it and, when it is busy, releases the claim.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
-#include <asio/basic_waitable_timer.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <portprobe/detail/lock_table.hpp>
 #include <portprobe/detail/registry.hpp>
+#include <portprobe/locks.hpp>
+
+#include "lease_table.hpp"
 
 namespace portprobe::detail {
+
+/// The registry's clocks, injectable for tests.
+class lock_clock {
+ public:
+  virtual lock_table::time_point steady_now() const = 0;  ///< this process's holds
+  virtual std::uint64_t boot_ms() const = 0;               ///< the shared leases
+ protected:
+  ~lock_clock() = default;
+};
+
+/// The real clocks: steady_clock and CLOCK_BOOTTIME.
+const lock_clock& system_lock_clock();
 
 class registry {
  public:
   using clock = lock_table::clock;
+  using duration = lock_table::duration;
 
-  /// The one registry of the process, created on first use, never destroyed.
+  /// A reservation's shared lease, and how often the timer renews it.
+  static constexpr std::uint64_t reserve_lease_ms = 30000;
+  static constexpr auto renew_interval = std::chrono::seconds(10);
+
+  /// The registry of this process, created on first use (opening the lease
+  /// table then) and never destroyed; a forked child gets a new one.
   static registry& instance();
 
-  const registry_strand& strand() const noexcept { return strand_; }
+  /// A registry of its own (tests): `table` may be null (the process scope),
+  /// `why` says why; `pid` is the owner tag; `timers` false never arms a timer
+  /// (a test calls tick() and reads next_wake()).
+  registry(const lock_clock& clock, std::unique_ptr<lease_table_file> table, std::string why,
+           int pid, bool timers);
+  registry(const registry&) = delete;
+  registry& operator=(const registry&) = delete;
 
-  // Everything below runs on strand() only.
-  const lock_table& table() const noexcept { return table_; }
-  bool try_lock(std::uint16_t port, clock::duration hold, bool reserve);
-  void release(std::uint16_t port) { table_.release(port); }
-  void clear() { table_.clear(); }
+  const registry_strand& strand() const noexcept { return strand_; }
+  lock_scope scope() const noexcept { return table_ ? lock_scope::user : lock_scope::process; }
+  const std::string& scope_reason() const noexcept { return why_; }
+  const lease_table_file* table() const noexcept { return table_.get(); }
+  int pid() const noexcept { return pid_; }
+
+  // --- On strand() only. ---
+
+  /// Claims `port` for `hold` (or as a reservation): nothing when this process
+  /// or another holds it; else a ticket for release(port, ticket), 0 when a zero
+  /// hold took nothing.
+  std::optional<std::uint64_t> claim(std::uint16_t port, duration hold, bool reserve);
+  /// Undoes claim `ticket` of `port` (nothing if that lock has ended already).
+  void release(std::uint16_t port, std::uint64_t ticket);
+  /// Ends this process's lock on `port`, whichever claim made it.
+  void release(std::uint16_t port);
+  /// Ends every lock of this process.
+  void clear();
+  /// The timer's work: forgets ended holds, renews reservations' leases (a
+  /// reservation whose lease was lost is dropped), re-arms.
+  void tick();
+  /// When the timer is due next (none: nothing to expire or renew).
+  std::optional<clock::time_point> next_wake() const noexcept { return armed_for_; }
+  bool is_locked(std::uint16_t port) const;
+  std::size_t size() const noexcept { return locks_.size(); }
+  /// This process's locks held now (the process scope's active_leases()).
+  std::vector<port_lease> leases() const;
 
  private:
-  registry();
   void arm(clock::time_point deadline);
-  void on_timer();
+  void forget(const lock_table::entry& e, std::uint16_t port);
 
+  unsigned generation_ = 0;  // the fork generation it was made in (instance())
+
+  const lock_clock& clock_;
+  registry_host host_;
   registry_strand strand_;
-  asio::basic_waitable_timer<clock, asio::wait_traits<clock>, registry_strand> timer_;
+  std::unique_ptr<lease_table_file> table_;
+  std::string why_;
+  int pid_;
+  bool timers_;
+  lock_table locks_;
+  std::uint64_t next_ticket_ = 1;
+  std::optional<clock::time_point> next_renewal_;
   std::optional<clock::time_point> armed_for_;
-  lock_table table_;
+  std::optional<asio::steady_timer> timer_;
 };
+
+/// Leases held now in `slots` at `now_ms` (the user scope's active_leases()).
+std::vector<port_lease> held_leases(const lease_slots& slots, std::uint64_t now_ms);
 
 }  // namespace portprobe::detail

@@ -38,6 +38,13 @@
 
 namespace pp = portprobe;
 
+// These tests are about what one `portprobe get` answers (order, ranges,
+// exclusions), so each run must not see the leases earlier runs left (a
+// `get` lease outlives its process for 15 s by design, and would turn the
+// next run's answer into the next port). The lease table across processes
+// has tests of its own (cli_locks_test.cpp, shared_locks_test.cpp).
+[[maybe_unused]] const bool in_process_locks = ::setenv("PORTPROBE_LOCKS", "process", 1) == 0;
+
 namespace {
 
 using namespace std::chrono_literals;

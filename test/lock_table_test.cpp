@@ -83,12 +83,20 @@ TEST_CASE("a zero hold locks nothing; a huge hold does not overflow") {
   CHECK(t.is_locked(6001, t0 + 24h * 365 * 100));
 }
 
-TEST_CASE("a view at a fixed time answers for the search") {
+TEST_CASE("a claim undoes only its own lock; take returns what was held") {
+  // Op A locked P with claim 1, it lapsed, op B locked P again with claim 2:
+  // A's late release must leave B's lock alone.
   lock_table t;
-  CHECK(t.try_lock(7000, t0, 10s, false));
-  const lock_table::view_at before(t, t0 + 9s);
-  const lock_table::view_at after(t, t0 + 10s);
-  const portprobe::detail::lock_view& v = before;
-  CHECK(v.is_locked(7000));
-  CHECK_FALSE(after.is_locked(7000));
+  CHECK(t.try_lock(7000, t0, 10s, false, 1, 0xabc));
+  CHECK_FALSE(t.take_if(7000, 2));
+  CHECK(t.is_locked(7000, t0));
+  const auto e = t.take_if(7000, 1);
+  REQUIRE(e);
+  CHECK(e->lease == 0xabc);
+  CHECK_FALSE(t.is_locked(7000, t0));
+  CHECK(t.try_lock(7001, t0, 10s, false, 3, 0));
+  CHECK(t.try_lock(7002, t0, 10s, true, 4, 0));
+  CHECK(t.held(t0 + 11s).size() == 1);  // the reservation alone is still held
+  CHECK(t.take_all().size() == 2);
+  CHECK(t.size() == 0);
 }

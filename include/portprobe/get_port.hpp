@@ -2,21 +2,25 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <system_error>
 #include <type_traits>
+#include <vector>
 
 #include <asio/async_result.hpp>
 
 #include <portprobe/detail/async.hpp>
 #include <portprobe/error.hpp>
+#include <portprobe/locks.hpp>
 #include <portprobe/ports.hpp>
 
 namespace portprobe {
 
-/// What async_get_port() and async_listen() look for. A plain value: copy it,
-/// share it between threads; the operations copy what they need at initiation.
+/// What async_get_port(), async_get_ports() and async_listen() look for. A
+/// plain value: copy it, share it between threads; the operations copy what
+/// they need at initiation.
 struct get_port_options {
   /// Preferred ports, tried in this order.
   port_list port;
@@ -28,32 +32,53 @@ struct get_port_options {
   std::string host;
   /// After the preferred ports, any free port; false = preferred ports only.
   bool fallback = true;
-  /// In-process lock on a returned port: it is not returned again by this
-  /// process for `hold` (it lasts at least `hold`, and is forgotten by 2 x `hold`).
-  /// Zero means no lock. Negative: asio::error::invalid_argument.
+  /// The lock on a returned port, seen by every portprobe process of this user
+  /// in this network namespace (current_lock_scope()): the port is not returned
+  /// again while it is locked. In this process the lock lasts at least `hold`
+  /// (it is forgotten by 2 x `hold`); its lease in the shared table lasts
+  /// exactly `hold`, even after this process has exited or was killed (so
+  /// `PORT=$(portprobe get)` works across parallel shell jobs). Zero means no
+  /// lock. Negative: asio::error::invalid_argument.
   std::chrono::milliseconds hold = std::chrono::seconds(15);
-  /// Lock until release_port()/clear_locked_ports(), not for `hold`.
+  /// Lock until release_port()/clear_locked_ports(), not for `hold`. Across
+  /// processes the lease is renewed while this process lives, and ends at most
+  /// 30 s after it dies.
   bool reserve = false;
+  /// Never return a port of the OS's ephemeral range
+  /// (/proc/sys/net/ipv4/ip_local_port_range), where outgoing connections take
+  /// ports at any moment: preferred ports inside it are skipped, and the
+  /// fallback never asks the OS but searches 1024-65535 outside the range from
+  /// a random start.
+  bool avoid_ephemeral = false;
+  /// Also leave the chosen port in TIME_WAIT for about 60 s, on 127.0.0.1 (on
+  /// ::1 where there is no IPv4; on `host` when given): meanwhile no other
+  /// program's bind to port 0 and no outgoing connection takes it, while a
+  /// server that sets SO_REUSEADDR (Asio's acceptor does) can bind it. For
+  /// handing a port to a program that does not use portprobe. Not with
+  /// async_listen() (asio::error::invalid_argument).
+  bool time_wait = false;
 };
-
 
 /// Asynchronously finds a free TCP port.
 ///
-/// This function always returns immediately. The search:
+/// This function always returns immediately: it copies the options and posts
+/// the first step; nothing is probed inside it. The search:
 /// 1. tries each preferred port (`options.port`) in order, skipping those that
-///    are excluded or locked by this process (a locked port is skipped without
-///    probing it), and returns the first that a listening socket can be bound to
-///    (EADDRINUSE and EACCES count as busy);
+///    are excluded, and returns the first that is not locked and that a
+///    listening socket can be bound to (EADDRINUSE and EACCES count as busy);
 /// 2. then, when `options.fallback`, asks the OS for a port (bind to port 0),
 ///    asking again while its pick is excluded or locked; should it keep picking
 ///    such ports, the remaining ports of 1024-65535 are tried one by one.
-/// The port returned is locked in this process for `options.hold` (or until
-/// release_port() when `options.reserve`).
+/// Each port is claimed before it is probed (a port that this process or
+/// another portprobe process holds is skipped without probing it); an OS pick
+/// is claimed after its probe. The port returned stays locked for
+/// `options.hold` (or until release_port() when `options.reserve`).
 ///
 /// A probe binds and listens (SO_REUSEADDR, as servers do, except on Windows)
 /// and is closed before the operation completes: the port is free when the
-/// handler runs, but nothing stops another *process* from taking it before you
-/// bind it. Use async_listen() for the zero-race form.
+/// handler runs, and no portprobe process of this user returns it while it is
+/// locked, but a program that does not use portprobe may still take it before
+/// you bind it. Use async_listen() for the zero-race form.
 ///
 /// @param ex      The executor (or execution context) the operation runs on and
 ///                completes on, unless the handler has an associated executor.
@@ -102,13 +127,26 @@ auto async_get_port(
     CompletionToken&& token =
         asio::default_completion_token_t<typename ExecutionContext::executor_type>());
 
-/// Ends the lock on `port` now, reserved or not. Does nothing if it is not
-/// locked. Thread-safe; returns once the lock is gone.
-void release_port(std::uint16_t port);
+/// Asynchronously finds `count` distinct free TCP ports, each chosen and
+/// locked as async_get_port() would (preferred ports first, in order). All or
+/// nothing: when fewer than `count` can be had it completes with
+/// error::no_available_port and an empty vector, and none stays locked.
+/// `count == 0` completes with an empty vector. Completion signature:
+/// `void(std::error_code ec, std::vector<std::uint16_t> ports)`. Errors,
+/// cancellation and thread-safety as for async_get_port().
+template <detail::executor_like Executor,
+          detail::token_like CompletionToken = asio::default_completion_token_t<Executor>>
+auto async_get_ports(const Executor& ex, std::size_t count, const get_port_options& options,
+                     CompletionToken&& token = asio::default_completion_token_t<Executor>());
 
-/// Ends every lock now, reserved ones too (get-port's clearLockedPorts).
-/// Thread-safe; returns once the locks are gone.
-void clear_locked_ports();
+/// As above, on an execution context's executor.
+template <detail::context_like ExecutionContext,
+          detail::token_like CompletionToken =
+              asio::default_completion_token_t<typename ExecutionContext::executor_type>>
+auto async_get_ports(
+    ExecutionContext& ctx, std::size_t count, const get_port_options& options,
+    CompletionToken&& token =
+        asio::default_completion_token_t<typename ExecutionContext::executor_type>());
 
 }  // namespace portprobe
 

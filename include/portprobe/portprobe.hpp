@@ -5,6 +5,7 @@
 #include <portprobe/find.hpp>
 #include <portprobe/get_port.hpp>
 #include <portprobe/listen.hpp>
+#include <portprobe/locks.hpp>
 #include <portprobe/owners.hpp>
 #include <portprobe/ports.hpp>
 #include <portprobe/scan.hpp>

@@ -71,6 +71,10 @@ std::unique_ptr<command> make_find_command();
 std::unique_ptr<command> make_scan_command();
 std::unique_ptr<command> make_wait_command();
 std::unique_ptr<command> make_who_command();
+std::unique_ptr<command> make_locks_command();
+
+/// `text` as a JSON string, quoted and escaped.
+std::string json_string(std::string_view text);
 
 /// Adds the required positional PORT (one port) to `cmd`; parse it with parse_port().
 void add_port_argument(CLI::App& cmd, std::string& port);

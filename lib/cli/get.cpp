@@ -1,4 +1,5 @@
-// lib/cli/get.cpp: `portprobe get [PORTS...] [--exclude PORTS] [--host H] [--no-fallback]`.
+// lib/cli/get.cpp: `portprobe get [PORTS...] [--exclude PORTS] [--host H] [--no-fallback]
+// [--count N] [--avoid-ephemeral] [--time-wait] [--json]`.
 #include "cli.hpp"
 
 #include <iostream>
@@ -13,13 +14,22 @@ struct get_command final : command {
   std::vector<std::string> exclude;
   std::string host;
   bool no_fallback = false;
+  std::string count = "1";
+  bool avoid_ephemeral = false;
+  bool time_wait = false;
+  bool json = false;
 
   CLI::App* define(CLI::App& app) override {
     CLI::App* cmd = app.add_subcommand("get", "Print a free TCP port");
     cmd->footer(
         "Prints the first free one of PORTS, in order, else (without --no-fallback) any free\n"
         "port the OS chooses. Free means a listening socket can be bound to it on every local\n"
-        "address (or on --host). Exit 0 with a port, 1 when --no-fallback finds none.\n"
+        "address (or on --host). The port stays locked for 15 s against every portprobe\n"
+        "process of this user in this network namespace (see 'portprobe locks'), even after\n"
+        "this command has exited: PORT=$(portprobe get 3000-3100) in parallel jobs gives each\n"
+        "its own port. --count N prints N distinct ports, one a line, all or nothing.\n"
+        "Exit 0 with a port, 1 when none can be had.\n"
+        "--json prints {\"port\":N,\"ports\":[N,...],\"lock_scope\":\"user\"}.\n"
         "Example: portprobe get 3000 3001 --host 127.0.0.1");
     cmd->add_option("PORTS", ports, "Preferred ports: 3000, 3000-3100 or 3000,3005,4000-4010")
         ->type_name("PORTS");
@@ -29,6 +39,13 @@ struct get_command final : command {
     cmd->add_option("--host", host, "Only this IPv4/IPv6 address (default: every local address)")
         ->type_name("H");
     cmd->add_flag("--no-fallback", no_fallback, "Only the preferred ports");
+    cmd->add_option("--count", count, "Print N distinct free ports, one a line (all or nothing)")
+        ->type_name("N");
+    cmd->add_flag("--avoid-ephemeral", avoid_ephemeral,
+                  "Never a port of the OS's ephemeral range (ip_local_port_range)");
+    cmd->add_flag("--time-wait", time_wait,
+                  "Also park the port in TIME_WAIT for 60 s (for a program without portprobe)");
+    cmd->add_flag("--json", json, "Print the answer as JSON");
     return cmd;
   }
 
@@ -41,17 +58,21 @@ struct get_command final : command {
     if (no_fallback && options.port.empty()) {
       throw usage_error("--no-fallback needs preferred PORTS");
     }
+    options.avoid_ephemeral = avoid_ephemeral;
+    options.time_wait = time_wait;
+    const auto n = static_cast<std::size_t>(parse_number("--count", count, 1, 65535));
     asio::io_context io;
     std::error_code result;
-    std::uint16_t port = 0;
-    async_get_port(io, options, [&](std::error_code ec, std::uint16_t p) {
+    std::vector<std::uint16_t> ports;
+    async_get_ports(io, n, options, [&](std::error_code ec, std::vector<std::uint16_t> p) {
       result = ec;
-      port = p;
+      ports = std::move(p);
     });
     io.run();
     if (result == error::no_available_port) {
-      std::cerr << (options.fallback ? "portprobe get: no free port left\n"
-                                     : "portprobe get: no free port among the preferred ports\n");
+      const std::string what = n == 1 ? "no free port" : "fewer than " + std::to_string(n) + " free ports";
+      std::cerr << "portprobe get: " << what
+                << (options.fallback ? " left\n" : " among the preferred ports\n");
       return exit_not_found;
     }
     if (!host.empty()) check_host(result);
@@ -59,7 +80,14 @@ struct get_command final : command {
       std::cerr << "portprobe get: " << result.message() << '\n';
       return exit_not_found;
     }
-    std::cout << port << '\n';
+    if (json) {
+      std::cout << R"({"port":)" << ports.front() << R"(,"ports":[)";
+      for (std::size_t i = 0; i < ports.size(); ++i) std::cout << (i ? "," : "") << ports[i];
+      std::cout << R"(],"lock_scope":")"
+                << (current_lock_scope() == lock_scope::user ? "user" : "process") << "\"}\n";
+      return exit_found;
+    }
+    for (const std::uint16_t port : ports) std::cout << port << '\n';
     return exit_found;
   }
 

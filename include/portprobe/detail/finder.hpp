@@ -1,12 +1,23 @@
 // portprobe/detail/finder.hpp: one get-port search, driven by the composed
-// operation of async_get_port()/async_listen(). Compiled in lib/.
+// operation of async_get_port(), async_get_ports() and async_listen().
+// Compiled in lib/.
+//
+// The operation alternates two kinds of step: advance() on the caller's
+// executor (the probes: socket, bind, listen, close) and on_registry() on the
+// registry's strand (claims and releases, O(1) each). A pick is: check this
+// process's locks, claim the shared slot, probe, then keep the claim or
+// release it; an OS pick is probed first and claimed after.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <system_error>
+#include <vector>
 
 #include <asio/ip/tcp.hpp>
+
+#include <portprobe/detail/registry.hpp>
 
 namespace portprobe {
 struct get_port_options;
@@ -14,33 +25,41 @@ struct get_port_options;
 
 namespace portprobe::detail {
 
+/// What the operation hands back.
+enum class port_request {
+  one,     ///< one port number
+  many,    ///< `count` distinct port numbers, all or nothing
+  listen,  ///< one port, with its listening socket kept open
+};
+
 class finder {
  public:
-  /// Validates and copies `options`. `listen`: keep the chosen port's socket
-  /// open, listening on `host` (127.0.0.1 when `host` is empty).
-  finder(const get_port_options& options, bool listen);
+  /// Validates and copies `options` (nothing else: no probe, no registry).
+  finder(const get_port_options& options, port_request request, std::size_t count = 1);
   finder(finder&&) noexcept;
   finder& operator=(finder&&) noexcept;
   ~finder();  // closes a socket not taken
 
-  /// Set for bad options from the start, or once finished with an error.
+  enum class need {
+    registry,  ///< run on_registry() on strand(), then advance() again
+    done,      ///< finished: error(), or ports() (and take_socket())
+  };
+
+  /// On the caller's executor: probes until the search needs the registry or
+  /// is over.
+  need advance() noexcept;
+  /// On strand() only: the releases and the claim that advance() asked for.
+  void on_registry() noexcept;
+  /// The registry's strand (valid once advance() has returned need::registry).
+  const registry_strand& strand() const noexcept;
+
+  /// Cancelled: the next advance() gives back every claim and socket, and the
+  /// search ends with asio::error::operation_aborted.
+  void cancel() noexcept;
+
   std::error_code error() const noexcept;
-
-  /// On the registry strand only: probes up to a batch of ports. Returns true
-  /// once finished (a port found and locked, or error() set).
-  bool run();
-
-  /// On the registry strand only: undoes a result (unlocks the port, closes the
-  /// socket). Returns whether there was anything to undo.
-  bool abandon();
-
-  /// Whether the search is over (run() returned true, or abandon() ran).
-  bool finished() const noexcept;
-
-  /// Whether a found port is held (locked and/or its socket kept).
-  bool holds_result() const noexcept;
-
-  std::uint16_t port() const noexcept;
+  /// The ports found, in order (empty on error).
+  const std::vector<std::uint16_t>& ports() const noexcept;
   /// The kept listening socket (listen mode) and its protocol; the caller owns it.
   int take_socket() noexcept;
   asio::ip::tcp protocol() const noexcept;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include <asio/ip/address.hpp>
@@ -57,6 +58,18 @@ probe_plan current_probe_plan() noexcept;
 
 /// The addresses a default-host probe binds, in order, for the current plan.
 std::vector<asio::ip::address> default_probe_targets();
+
+/// Leaves address:port in TIME_WAIT for about 60 s: listen (SO_REUSEADDR),
+/// connect to it, accept, close the accepted side first, then the client. An
+/// unspecified address stands for the loopback of its family. Meanwhile no
+/// bind to port 0 and no outgoing connection takes the port, while a bind with
+/// SO_REUSEADDR still succeeds. Synchronous: loopback answers at once (the
+/// connect is bounded by a 1 s send timeout all the same).
+std::error_code park_in_time_wait(const asio::ip::address& address, std::uint16_t port);
+
+/// The OS's ephemeral port range (/proc/sys/net/ipv4/ip_local_port_range),
+/// or 32768-60999 (Linux's default) when it cannot be read.
+std::pair<std::uint16_t, std::uint16_t> ephemeral_port_range();
 
 /// Number of probe sockets opened by this process (a statistic, for tests).
 std::uint64_t probe_count() noexcept;

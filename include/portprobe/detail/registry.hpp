@@ -1,34 +1,111 @@
-// portprobe/detail/registry.hpp: the process-wide lock registry.
+// portprobe/detail/registry.hpp: how operations reach the process-wide lock
+// registry (lib/registry.hpp holds the registry itself).
 //
-// Its state is touched only on its strand, an asio::strand over
-// asio::system_executor: entering it from an idle state runs inline on the
-// caller's thread (no thread hop), and its expiry timer runs on the system
-// context's threads, so that it never keeps a caller's io_context::run() from
-// returning. The registry is created on first use and deliberately never
-// destroyed, so that operations and timers still pending at exit are harmless.
+// The registry's state is touched only on its strand, an asio::strand over
+// registry_executor. That executor runs work that may run at once inline on
+// the calling thread (so entering an idle strand with asio::dispatch costs no
+// thread hop), and work that must not (the strand handing itself over to
+// the next queued visit, the registry's timer) on the registry's own thread,
+// an io_context of its own started on first need. Nothing of it lives on a
+// caller's io_context, so it never keeps a caller's run() from returning, and
+// it owes nothing to asio::system_context (whose threads a forked child lacks).
+// Each visit only checks, claims, confirms or releases entries: O(1), no system
+// call but an atomic on the shared lease table.
 #pragma once
 
-#include <chrono>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <utility>
 
+#include <asio/execution.hpp>
+#include <asio/executor_work_guard.hpp>
+#include <asio/io_context.hpp>
 #include <asio/strand.hpp>
-#include <asio/system_executor.hpp>
 
 namespace portprobe::detail {
 
-using registry_strand = asio::strand<asio::system_executor>;
+/// The registry's execution context: an io_context and, once needed, the one
+/// thread that runs it. Created with its registry (a forked child gets new ones).
+class registry_host {
+ public:
+  registry_host() = default;
+  ~registry_host();  // stops and joins the thread (the process's registry is never destroyed)
+  registry_host(const registry_host&) = delete;
+  registry_host& operator=(const registry_host&) = delete;
 
-/// The registry's strand: what touches the locks runs there.
-const registry_strand& registry_executor();
+  asio::io_context& io() noexcept { return io_; }
 
-/// Runs `f` on the registry strand and returns once it has run (inline when
-/// the strand is idle). Not to be called from the strand itself.
-void run_on_registry(const std::function<void()>& f);
+  /// Starts the thread if it is not running yet (all signals blocked in it).
+  /// False when it cannot be started (no thread to be had): the caller then
+  /// runs the work itself.
+  bool ensure_thread() noexcept;
 
-/// For tests and diagnostics: whether `port` is locked now, and how many lock
-/// entries the registry still stores (expired ones are forgotten by its timer).
+ private:
+  asio::io_context io_{1};
+  std::atomic<bool> running_{false};
+  std::mutex start_mutex_;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
+  std::thread thread_;
+};
+
+/// The executor under the registry's strand (see the file comment).
+class registry_executor {
+ public:
+  explicit registry_executor(registry_host& host, bool never_blocking = false) noexcept
+      : host_(&host), never_(never_blocking) {}
+
+  template <typename Function>
+  void execute(Function&& f) const {
+    if (never_ && host_->ensure_thread()) {
+      asio::execution::execute(
+          asio::require(host_->io().get_executor(), asio::execution::blocking.never),
+          std::forward<Function>(f));
+      return;
+    }
+    std::decay_t<Function> local(std::forward<Function>(f));
+    local();
+  }
+
+  registry_executor require(asio::execution::blocking_t::never_t) const noexcept {
+    return registry_executor(*host_, true);
+  }
+  registry_executor require(asio::execution::blocking_t::possibly_t) const noexcept {
+    return registry_executor(*host_, false);
+  }
+  asio::execution::blocking_t query(asio::execution::blocking_t) const noexcept {
+    return never_ ? asio::execution::blocking_t(asio::execution::blocking.never)
+                  : asio::execution::blocking_t(asio::execution::blocking.possibly);
+  }
+  asio::execution_context& query(asio::execution::context_t) const noexcept {
+    return host_->io();
+  }
+
+  friend bool operator==(const registry_executor& a, const registry_executor& b) noexcept {
+    return a.host_ == b.host_ && a.never_ == b.never_;
+  }
+  friend bool operator!=(const registry_executor& a, const registry_executor& b) noexcept {
+    return !(a == b);
+  }
+
+ private:
+  registry_host* host_;
+  bool never_;
+};
+
+using registry_strand = asio::strand<registry_executor>;
+
+/// The strand of this process's registry (a new one in a forked child).
+const registry_strand& registry_executor_strand();
+
+/// For tests and diagnostics: whether `port` is locked by this process now, and
+/// how many lock entries the registry still stores (expired ones are forgotten
+/// by its timer). They wait for the registry's strand: never call them from it.
 bool is_port_locked(std::uint16_t port);
 std::size_t stored_lock_count();
 

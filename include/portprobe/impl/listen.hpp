@@ -12,7 +12,7 @@ auto async_listen(const Executor& ex, const get_port_options& options,
                   CompletionToken&& token) {
   return asio::async_compose<CompletionToken,
                              void(std::error_code, asio::ip::tcp::acceptor)>(
-      detail::find_port_op<true, Executor>(ex, options), token, ex);
+      detail::find_port_op<detail::port_request::listen, Executor>(ex, options), token, ex);
 }
 
 template <detail::context_like ExecutionContext, detail::token_like CompletionToken>
