@@ -586,3 +586,176 @@ TEST_CASE_FIXTURE(fixture, "a hold of milliseconds::max() locks \"forever\", wit
   CHECK(pp::detail::is_port_locked(p));
   pp::release_port(p);
 }
+
+// ---------------------------------------------------------------------------
+// async_get_ports, avoid_ephemeral, time_wait; the registry from handlers.
+
+namespace {
+
+std::pair<std::error_code, std::vector<std::uint16_t>> get_ports(test::io_fixture& fx,
+                                                                 std::size_t count,
+                                                                 const pp::get_port_options& o) {
+  std::error_code ec = asio::error::would_block;
+  std::vector<std::uint16_t> ports{1};
+  int calls = 0;
+  pp::async_get_ports(fx.io, count, o, [&](std::error_code e, std::vector<std::uint16_t> p) {
+    ++calls;
+    ec = e;
+    ports = std::move(p);
+  });
+  fx.run();
+  REQUIRE(calls == 1);
+  return {ec, ports};
+}
+
+// Whether a socket without SO_REUSEADDR can bind 0.0.0.0:port now.
+bool can_bind_plain(std::uint16_t port) {
+  asio::io_context io;
+  asio::ip::tcp::acceptor a(io);
+  a.open(asio::ip::tcp::v4());
+  std::error_code ec;
+  a.bind({asio::ip::address_v4::any(), port}, ec);
+  return !ec;
+}
+
+}  // namespace
+
+TEST_CASE_FIXTURE(fixture, "async_get_ports: count distinct ports, preferred first, each locked") {
+  const std::uint16_t start = test::free_run(3);
+  auto server = test::listen_on(io, "127.0.0.1", static_cast<std::uint16_t>(start + 1));
+  pp::get_port_options options;
+  options.port = pp::port_numbers(start, start + 2);
+  const auto [ec, ports] = get_ports(*this, 5, options);
+  REQUIRE_FALSE(ec);
+  REQUIRE(ports.size() == 5);
+  CHECK(ports[0] == start);      // preferred, in order, the busy one skipped
+  CHECK(ports[1] == start + 2);  // then the fallback
+  CHECK(std::set<std::uint16_t>(ports.begin(), ports.end()).size() == 5);
+  for (const std::uint16_t p : ports) {
+    CHECK(pp::detail::is_port_locked(p));
+    CHECK(test::can_listen("::", p));
+  }
+}
+
+TEST_CASE_FIXTURE(fixture, "async_get_ports is all or nothing; count 0 is an empty answer") {
+  const std::uint16_t start = test::free_run(3);
+  pp::get_port_options options;
+  options.port = pp::port_numbers(start, start + 2);
+  options.fallback = false;
+  // Four wanted, three to be had: nothing, and none of the three stays locked.
+  auto [ec, ports] = get_ports(*this, 4, options);
+  CHECK(ec == pp::error::no_available_port);
+  CHECK(ports.empty());
+  CHECK(pp::detail::stored_lock_count() == 0);
+  for (int p = start; p <= start + 2; ++p) CHECK_FALSE(pp::detail::is_port_locked(static_cast<std::uint16_t>(p)));
+  // Exactly three: all of them, in order.
+  std::tie(ec, ports) = get_ports(*this, 3, options);
+  REQUIRE_FALSE(ec);
+  CHECK(ports == std::vector<std::uint16_t>{start, static_cast<std::uint16_t>(start + 1),
+                                            static_cast<std::uint16_t>(start + 2)});
+  std::tie(ec, ports) = get_ports(*this, 0, options);
+  CHECK_FALSE(ec);
+  CHECK(ports.empty());
+}
+
+TEST_CASE_FIXTURE(fixture, "async_get_ports with every token; cancelled: aborted, none locked") {
+  auto f = pp::async_get_ports(io, 2, pp::get_port_options{}, asio::use_future);
+  run();
+  CHECK(f.get().size() == 2);
+  test::run_coroutine(*this, [&]() -> asio::awaitable<void> {
+    pp::get_port_options options;  // built first: GCC 12 rejects a braced list in co_await
+    auto ex = co_await asio::this_coro::executor;
+    const auto ports = co_await pp::async_get_ports(ex, 3, options, asio::use_awaitable);
+    CHECK(ports.size() == 3);
+    auto [ec, none] = co_await pp::async_get_ports(
+        ex, 70000, options, asio::experimental::as_tuple(asio::use_awaitable));
+    CHECK(ec == pp::error::no_available_port);  // more than there are ports
+    CHECK(none.empty());
+  }());
+  auto op = pp::async_get_ports(io, 1, pp::get_port_options{}, asio::experimental::deferred);
+  CHECK(io.poll() == 0);
+  std::move(op)([](std::error_code ec, std::vector<std::uint16_t> p) {
+    CHECK_FALSE(ec);
+    CHECK(p.size() == 1);
+  });
+  run();
+  pp::clear_locked_ports();
+  asio::cancellation_signal signal;
+  std::error_code result;
+  std::vector<std::uint16_t> got{1};
+  pp::async_get_ports(io, 4, pp::get_port_options{},
+                      asio::bind_cancellation_slot(signal.slot(),
+                                                   [&](std::error_code ec, std::vector<std::uint16_t> p) {
+                                                     result = ec;
+                                                     got = std::move(p);
+                                                   }));
+  signal.emit(asio::cancellation_type::terminal);
+  run();
+  CHECK(result == asio::error::operation_aborted);
+  CHECK(got.empty());
+  CHECK(pp::detail::stored_lock_count() == 0);
+  CHECK(test::count_fds() == fds_before);
+}
+
+TEST_CASE_FIXTURE(fixture, "nothing is probed inside the initiating function") {
+  const std::uint64_t before = pp::detail::probe_count();
+  pp::async_get_port(io, [](std::error_code, std::uint16_t) {});
+  pp::async_get_ports(io, 3, pp::get_port_options{}, [](std::error_code, std::vector<std::uint16_t>) {});
+  CHECK(pp::detail::probe_count() == before);
+  run();
+  CHECK(pp::detail::probe_count() > before);
+}
+
+TEST_CASE_FIXTURE(fixture, "avoid_ephemeral: never a port of ip_local_port_range") {
+  const auto [low, high] = ephemeral_range();
+  pp::get_port_options options;
+  options.avoid_ephemeral = true;
+  const auto [ec, ports] = get_ports(*this, 20, options);
+  REQUIRE_FALSE(ec);
+  for (const std::uint16_t p : ports) {
+    CHECK((p < low || p > high));
+    CHECK(p >= 1024);
+  }
+  // A preferred port inside the range is skipped too; one outside is taken.
+  const std::uint16_t outside = test::free_run(1);
+  pp::get_port_options pref;
+  pref.avoid_ephemeral = true;
+  pref.fallback = false;
+  pref.port = static_cast<std::uint16_t>(low);
+  CHECK(get_port(*this, pref).first == pp::error::no_available_port);
+  if (outside < low || outside > high) {
+    pref.port = outside;
+    CHECK(get_free_port(*this, pref) == outside);
+  }
+}
+
+TEST_CASE_FIXTURE(fixture, "time_wait parks the port: a plain bind fails, a SO_REUSEADDR server binds") {
+  pp::get_port_options options;
+  options.time_wait = true;
+  const std::uint16_t p = get_free_port(*this, options);
+  CHECK_FALSE(can_bind_plain(p));       // TIME_WAIT holds it against programs without SO_REUSEADDR
+  CHECK(test::can_listen("0.0.0.0", p));  // Asio's acceptor (SO_REUSEADDR) can still listen
+  CHECK(test::count_fds() == fds_before);
+}
+
+TEST_CASE_FIXTURE(fixture, "release_port and clear_locked_ports from handlers and threads never block") {
+  // From inside a completion handler, and from another thread while this one
+  // runs searches: every call returns, every lock ends.
+  std::vector<std::uint16_t> ports;
+  for (int i = 0; i < 20; ++i) {
+    pp::async_get_port(io, [&](std::error_code ec, std::uint16_t p) {
+      REQUIRE_FALSE(ec);
+      ports.push_back(p);
+      pp::release_port(p);
+    });
+  }
+  std::thread other([] {
+    for (int i = 0; i < 200; ++i) pp::clear_locked_ports();
+  });
+  run();
+  other.join();
+  CHECK(ports.size() == 20);
+  pp::clear_locked_ports();
+  for (const std::uint16_t p : ports) CHECK_FALSE(pp::detail::is_port_locked(p));
+  CHECK(pp::detail::stored_lock_count() == 0);
+}

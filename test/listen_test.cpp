@@ -217,3 +217,20 @@ TEST_CASE_FIXTURE(fixture, "the handler is not called inside the initiating func
   run();
   CHECK(calls == 1);
 }
+
+TEST_CASE_FIXTURE(fixture, "time_wait is not for async_listen: invalid_argument, nothing held") {
+  // It hands back the socket itself: there is nothing to park in TIME_WAIT.
+  pp::get_port_options options;
+  options.time_wait = true;
+  std::error_code ec;
+  bool open = true;
+  pp::async_listen(io, options, [&](std::error_code e, asio::ip::tcp::acceptor a) {
+    ec = e;
+    open = a.is_open();
+  });
+  run();
+  CHECK(ec == asio::error::invalid_argument);
+  CHECK_FALSE(open);
+  CHECK(pp::detail::stored_lock_count() == 0);
+  CHECK(test::count_fds() == fds_before);
+}
