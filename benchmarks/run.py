@@ -1,14 +1,26 @@
 #!/usr/bin/env python3
 """benchmarks/run.py: portprobe side by side with get-port, portscanner, nmap and
-the raw system-call floor, in one run; prints one table.
+the raw system-call floor, in one run; prints one table of timings, then one of
+cross-process collisions.
 
 Runs inside a network namespace of its own (benchmarks/run starts it through
 test/netns/run.sh): every port it probes belongs to that namespace, and it
-refuses to run anywhere else. For each work item: a warm-up run of every
+refuses to run anywhere else. For each timed work item: a warm-up run of every
 contender, then REPS rounds, interleaved (A B C A B C ...); each run is one
 process that times its own calls; the figure is the median.
 
-Usage: run.py --build-dir DIR [--reps N] [--quick] [--no-peers] [--json FILE]
+The "collisions" item starts 16 processes at once, each taking 50 ports and
+binding each 0-20 ms later (test/lock_worker.cpp, its get-port twin
+collision_worker.mjs, and cli_collision_worker.py around the portprobe
+command), and counts the binds that fail with EADDRINUSE.
+
+portprobe's lease table (shared by every portprobe process of the user) lives
+in a temporary directory of this run (PORTPROBE_LOCK_DIR), never in the
+machine's /dev/shm, and is removed at the end: each portprobe run gets a
+fresh, empty table of its own in it (leases outlive their process, 15 s by
+default: one table for all the runs would fill up and slow the later ones).
+
+Usage: run.py --build-dir DIR [--reps N] [--quick] [--no-peers] [--json FILE] [--only ITEM]...
 """
 import argparse
 import json
@@ -16,9 +28,11 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -67,12 +81,50 @@ def run_json(argv, env=None, timeout=600):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+class LockDirs:
+    """This run's lease tables: one temporary directory (removed by close()),
+    and in it a fresh subdirectory, so an empty table, per portprobe run."""
+
+    def __init__(self):
+        self.root = Path(tempfile.mkdtemp(prefix="portprobe-bench-locks-"))
+        self.count = 0
+
+    def fresh(self, name):
+        self.count += 1
+        path = self.root / f"{self.count:03}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}"
+        path.mkdir(mode=0o700)
+        return path
+
+    @staticmethod
+    def has_table(path):
+        """Whether a portprobe process made its lease table in `path`."""
+        return any(p.name.startswith("portprobe-") for p in Path(path).iterdir())
+
+    def close(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+# Items where portprobe_bench calls async_get_port: its lease table must be in use.
+GET_PORT_ITEMS = ("random", "range")
+
+
 class Program:
-    def __init__(self, name, argv_prefix, env=None, suffix=""):
+    def __init__(self, name, argv_prefix, env=None, suffix="", lock_dirs=None):
         self.name, self.prefix, self.env, self.suffix = name, argv_prefix, env, suffix
+        self.lock_dirs = lock_dirs
 
     def run(self, item, calls):
-        r = run_json(self.prefix + [item + self.suffix, str(calls)], env=self.env)
+        env = self.env
+        if self.lock_dirs is not None:  # portprobe: a fresh lease table for each run
+            lock_dir = self.lock_dirs.fresh(f"{self.name}-{item}")
+            env = dict(os.environ if env is None else env, PORTPROBE_LOCK_DIR=str(lock_dir))
+            env.pop("PORTPROBE_LOCKS", None)
+        r = run_json(self.prefix + [item + self.suffix, str(calls)], env=env)
+        if self.lock_dirs is not None and item in GET_PORT_ITEMS:
+            if not LockDirs.has_table(lock_dir):
+                raise RuntimeError(f"{self.name} {item}: no lease table made in {lock_dir}: "
+                                   "the lease table is not in use")
+            r["lease_table"] = True
         return r["seconds"] / r["calls"], r["answer"], r
 
 
@@ -188,9 +240,21 @@ def main():
         sys.exit("run.py: --reps must be at least 5 (the median of at least 5 runs)")
 
     check_namespace()
+    # Every portprobe process this run starts, fixtures and harness workers
+    # included, finds its lease table here, never in the machine's /dev/shm.
+    locks = LockDirs()
+    os.environ["PORTPROBE_LOCK_DIR"] = str(locks.root)
+    os.environ.pop("PORTPROBE_LOCKS", None)  # the default: the lease table on
+    try:
+        return benchmark(args, locks)
+    finally:
+        locks.close()
+
+
+def benchmark(args, locks):
     build = Path(args.build_dir).resolve()
     floor_exe = str(build / "benchmarks" / "floor_bench")
-    pp = Program("portprobe", [str(build / "benchmarks" / "portprobe_bench")])
+    pp = Program("portprobe", [str(build / "benchmarks" / "portprobe_bench")], lock_dirs=locks)
     floor = Program("floor", [floor_exe])
     floor_reuse = Program("floor, socket reused", [floor_exe], suffix="_reuse")
     peers = not args.no_peers
@@ -228,7 +292,7 @@ def main():
     ps = portscanner if peers else None
     if wanted("random", "range", "closed", "open", "in_use", "filtered"):
         with Fixture(floor_exe, "status"):
-            item("random", "random port, per call", with_peers(pp, floor, gp),
+            item("random", "random port, per call (lease table on)", with_peers(pp, floor, gp),
                  {"default": 2000}, lambda a: 1024 <= a <= 65535, "≤ 1.5× floor", "floor", 1.5)
             busy_end = L["RANGE_FIRST"] + L["RANGE_BUSY"]
             item("range", "preferred range of 1000, first 200 busy, per call",
@@ -276,12 +340,29 @@ def main():
             rows.append(dict(key="concurrent", work=f"{n:,} concurrent check_status, one io_context",
                              res=res, target="completes, RSS reported", base=None, limit=None))
 
+    collision_rows = []
+    if wanted("collisions"):
+        collision_rows = collisions(build, node if peers else None, locks, log)
+
     log(f"done in {time.time() - started:.0f} s\n")
-    print_table(rows, log)
+    if rows or not collision_rows:
+        print_table(rows, log)
+    if collision_rows:
+        if rows:
+            log("")
+        print_collisions(collision_rows, log)
+    stray = stray_shm_table()
+    if stray:
+        log(f"WRONG: {stray} was made in the machine's /dev/shm, not in PORTPROBE_LOCK_DIR "
+            "(removed)")
+        Path(stray).unlink(missing_ok=True)
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine(), "date": time.strftime("%Y-%m-%d"),
-                                               "rows": rows}, indent=1, default=str))
+                                               "rows": rows, "collisions": collision_rows},
+                                              indent=1, default=str))
     failed = [r["key"] for r in rows if not all(x["ok"] for x in r["res"].values())]
+    failed += [f"collisions {r['key']}" for r in collision_rows if not r["ok"]]
+    failed += ["the lease table's place"] if stray else []
     if failed:
         log(f"WRONG ANSWERS in: {', '.join(failed)}")
         return 1
@@ -315,6 +396,166 @@ def print_table(rows, log):
         lines.append([r["work"], cell("portprobe"), cell("floor"), cell("floor, socket reused"),
                       cell("get-port"), cell("portscanner"),
                       cell("nmap"), ratio_floor, ", ".join(peer_ratios) or "–", r["target"], met])
+    widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
+    fmt = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+    log(fmt(head))
+    log("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for l in lines:
+        log(fmt(l))
+
+
+# ---------------------------------------------------------------------------
+# Cross-process collisions: 16 processes at once, 50 ports each.
+
+WORKERS = 16
+PICKS = 50
+HARNESS_TIMEOUT = 120  # seconds for all 16; a worker takes about 2 s
+
+
+def stray_shm_table():
+    """The lease table of this namespace in the machine's /dev/shm, if one was made."""
+    path = Path("/dev/shm") / f"portprobe-v1-u{os.geteuid()}-n{os.stat('/proc/self/ns/net').st_ino}"
+    return str(path) if path.exists() else None
+
+
+def harness(argv_of, env):
+    """Starts WORKERS processes at once (argv_of(i)), waits for them all (at most
+    HARNESS_TIMEOUT s, then kills them), and sums their JSON lines."""
+    started = time.monotonic()
+    procs = []
+    outs = []
+    try:
+        for i in range(WORKERS):
+            procs.append(subprocess.Popen(argv_of(i), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                          text=True, env=env, start_new_session=True))
+        for p in procs:
+            left = HARNESS_TIMEOUT - (time.monotonic() - started)
+            out, err = p.communicate(timeout=max(left, 0.1))
+            if p.returncode != 0:
+                raise RuntimeError(f"{' '.join(p.args)}: exit {p.returncode}: {err.strip()[-300:]}")
+            try:
+                outs.append(json.loads(out.strip().splitlines()[-1]))
+            except (ValueError, IndexError):
+                raise RuntimeError(f"{' '.join(p.args)}: printed {out[-200:]!r}, not a JSON line")
+    except subprocess.TimeoutExpired:
+        raise RuntimeError(f"{WORKERS} workers did not finish in {HARNESS_TIMEOUT} s (killed)")
+    finally:
+        for p in procs:  # each worker is its own process group: ours, by its id
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    total = {k: sum(o[k] for o in outs) for k in ("picks", "in_range", "collisions", "errors")}
+    total["scopes"] = sorted({o["scope"] for o in outs})
+    total["seconds"] = round(time.monotonic() - started, 3)
+    errors = [o["first_error"] for o in outs if o.get("first_error")]
+    if errors:
+        total["first_error"] = errors[0]
+    return total
+
+
+def collisions(build, node, locks, log):
+    """The collision item's rows: {key, work, cells: {contender: result}, ok}."""
+    lock_worker = build / "benchmarks" / "lock_worker"
+    cli = build / "lib" / "cli" / "portprobe"
+    if not lock_worker.exists():
+        raise RuntimeError(f"{lock_worker} is not built (ninja -C {build} benchmarks/lock_worker)")
+    have_cli = cli.exists()
+    if not have_cli:
+        log(f"  collisions: {cli} is not built: no row for the portprobe command")
+
+    def lock_worker_argv(first, last):
+        return lambda i: [str(lock_worker), str(PICKS), str(first), str(last), str(i + 1)]
+
+    def cli_argv(first, last):
+        return lambda i: [sys.executable, str(HERE / "cli_collision_worker.py"), str(cli),
+                          str(PICKS), str(first), str(last), str(i + 1)]
+
+    def node_argv(first, last):
+        return lambda i: [str(node), str(HERE / "collision_worker.mjs"), str(PICKS), str(first),
+                          str(last), str(i + 1)]
+
+    # (column, argv maker, lease table on?, the scope its workers must report)
+    table = ("portprobe, lease table", lock_worker_argv, True, "user")
+    process = ("portprobe, PORTPROBE_LOCKS=process", lock_worker_argv, False, "process")
+    command = ("portprobe CLI, lease table", cli_argv, True, "user")
+    get_port = ("get-port", node_argv, None, "process")
+    patterns = [
+        ("range", "preferred range 30000-30100", 30000, 30100,
+         [table, process] + ([command] if have_cli else []) + ([get_port] if node else [])),
+        ("one_port", "one preferred port, 3000", 3000, 3000,
+         [table, process] + ([get_port] if node else [])),
+        ("random", "random (no preference)", 0, 0, [table] + ([get_port] if node else [])),
+    ]
+    rows = []
+    for key, work, first, last, contenders in patterns:
+        cells = {}
+        for name, argv_of, lease_table, scope in contenders:
+            lock_dir = locks.fresh(f"collisions-{key}-{name}")  # every row: a table of its own
+            env = dict(os.environ, PORTPROBE_LOCK_DIR=str(lock_dir))
+            if lease_table is False:
+                env["PORTPROBE_LOCKS"] = "process"
+            try:
+                r = harness(argv_of(first, last), env)
+            except RuntimeError as e:
+                r = {"error": str(e)}
+            problems = []
+            if "error" in r:
+                problems.append(r["error"])
+            else:
+                if r["picks"] != WORKERS * PICKS:
+                    problems.append(f"{r['picks']} picks, not {WORKERS * PICKS}")
+                if r["errors"]:
+                    problems.append(f"{r['errors']} errors ({r.get('first_error', '?')})")
+                if r["scopes"] != [scope]:
+                    problems.append(f"scope {'/'.join(r['scopes'])}, not {scope}")
+                if lease_table is not None:
+                    made = LockDirs.has_table(lock_dir)
+                    r["lease_table"] = made
+                    if made != lease_table:
+                        problems.append("no lease table made in PORTPROBE_LOCK_DIR" if lease_table
+                                        else "a lease table made with PORTPROBE_LOCKS=process")
+                if lease_table and r["collisions"]:
+                    problems.append(f"{r['collisions']} collisions with the lease table")
+            r["problems"] = problems
+            r["ok"] = not problems
+            cells[name] = r
+            if "error" in r:
+                log(f"  collisions {key:8} {name:34} ERROR: {r['error']}")
+            else:
+                log(f"  collisions {key:8} {name:34} {collision_text(r):>20}   "
+                    f"in range {r['in_range']}, errors {r['errors']}, scope {'/'.join(r['scopes'])}, "
+                    f"{r['seconds']:.1f} s" + ("" if r["ok"] else f"   WRONG: {'; '.join(problems)}"))
+        control = cells.get(process[0])
+        if control and control["ok"] and control["collisions"] == 0:
+            log(f"  collisions {key}: note: no collision with in-process locks either: "
+                "the harness saw none to prevent")
+        rows.append(dict(key=key, work=work, cells=cells, ok=all(c["ok"] for c in cells.values())))
+    return rows
+
+
+def collision_text(r):
+    if "error" in r:
+        return "error"
+    rate = 100 * r["collisions"] / r["picks"] if r["picks"] else 0
+    return f"{r['collisions']} / {r['picks']} ({rate:.2f} %)"
+
+
+def print_collisions(rows, log):
+    """One table: the collisions of each contender, the target (none with the lease table)."""
+    columns = []
+    for r in rows:
+        columns += [c for c in r["cells"] if c not in columns]
+    head = [f"collisions: {WORKERS} processes × {PICKS} ports, bound 0-20 ms later", *columns,
+            "target", "met"]
+    lines = []
+    for r in rows:
+        if r["ok"]:
+            met = "yes"
+        else:
+            met = "NO (" + "; ".join(p for c in r["cells"].values() for p in c["problems"]) + ")"
+        lines.append([r["work"], *(collision_text(r["cells"][c]) if c in r["cells"] else "–"
+                                   for c in columns),
+                      "0 with the lease table", met])
     widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
     fmt = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
     log(fmt(head))
