@@ -19,7 +19,9 @@ namespace portprobe {
 /// The acceptor listens on `options.host`, or on 127.0.0.1 when `host` is empty
 /// (a test server is not exposed to the network unless asked), with
 /// SO_REUSEADDR (not on Windows) and the maximum backlog. The port is also
-/// locked in this process as async_get_port() locks it.
+/// locked as async_get_port() locks it (for every portprobe process of this
+/// user: current_lock_scope()). `options.time_wait` is not for this operation:
+/// asio::error::invalid_argument.
 ///
 /// This function always returns immediately. Completion signature:
 /// `void(std::error_code ec, asio::ip::tcp::acceptor acceptor)`; the acceptor's
