@@ -1,5 +1,6 @@
 #include <portprobe/detail/finder.hpp>
 
+#include <algorithm>
 #include <optional>
 #include <random>
 #include <utility>
@@ -7,6 +8,7 @@
 
 #include <asio/error.hpp>
 #include <asio/ip/address.hpp>
+#include <asio/post.hpp>
 
 #include <portprobe/detail/port_search.hpp>
 #include <portprobe/detail/probe.hpp>
@@ -23,16 +25,20 @@ std::uint32_t sweep_seed() {
   return static_cast<std::uint32_t>(rng());
 }
 
+using ticket_list = std::vector<std::pair<std::uint16_t, std::uint64_t>>;
+
 }  // namespace
 
 struct finder::impl {
-  // What was asked.
+  // What was asked (the search itself is made at the first step: it reads
+  // /proc and may probe `::` once, which the initiating function must not).
   port_request request = port_request::one;
   std::size_t count = 1;
+  get_port_options options;
   bool explicit_host = false;
+  std::optional<asio::ip::address> host;     // the explicit host
   std::vector<asio::ip::address> targets;    // probed and closed, in order
   std::optional<asio::ip::address> keep_on;  // listen mode: bound and kept last
-  std::optional<asio::ip::address> time_wait_on;
   registry::duration hold{0};
   bool reserve = false;
   std::optional<port_search> search;
@@ -43,19 +49,28 @@ struct finder::impl {
   bool ending = false;  // giving everything back (error or cancellation)
   bool done = false;
   registry* reg = nullptr;
-  std::vector<std::uint16_t> ports;
-  std::vector<std::uint64_t> tickets;
-  int fd = -1;  // listen mode: the kept socket of the answer
+  unsigned generation = 0;  // the fork generation `reg` belongs to
+  struct taken {
+    std::uint16_t port;
+    std::uint64_t ticket;
+    bool pending;  // claimed, not confirmed yet
+  };
+  std::vector<taken> found;
+  std::vector<std::uint16_t> ports;  // the answer, once done
+  std::size_t parked = 0;            // ports of `found` left in TIME_WAIT already
+  int fd = -1;                       // listen mode: the kept socket of the answer
 
   struct claim_request {
     std::uint16_t port;
     bool picked;  // an OS pick, probed already
     int fd;       // its kept socket (listen mode), or -1
   };
-  std::optional<claim_request> claim;              // asked of the next registry visit
+  std::optional<claim_request> claim;                   // asked of the next registry visit
   std::optional<std::optional<std::uint64_t>> claimed;  // its answer: a ticket, or locked
-  std::vector<std::pair<std::uint16_t, std::uint64_t>> to_release;
-  bool visit_failed = false;  // the registry visit ran out of memory
+  ticket_list to_release;
+  bool confirming = false;          // the next visit confirms the pending claims
+  std::optional<std::vector<bool>> confirmed;  // its answer, per entry of `found`
+  bool visit_failed = false;        // the registry visit ran out of memory
 
   struct outcome {
     verdict v;
@@ -95,14 +110,60 @@ struct finder::impl {
     ending = true;
   }
 
-  void take(std::uint16_t port, std::uint64_t ticket, int kept) {
-    ports.push_back(port);
-    tickets.push_back(ticket);
+  // The first step: the probe targets and the search order.
+  void start() {
+    reg = &registry::instance();
+    generation = reg->generation();
+    const bool listen = request == port_request::listen;
+    if (!explicit_host) {
+      targets = default_probe_targets();
+      if (listen) keep_on = asio::ip::address(asio::ip::address_v4::loopback());
+    } else if (listen) {
+      keep_on = host;  // the probe's own socket becomes the acceptor
+    } else {
+      targets = {*host};
+    }
+    if (keep_on) protocol = keep_on->is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4();
+    std::optional<std::pair<std::uint16_t, std::uint16_t>> avoid;
+    port_search::fallback_kind fallback = port_search::fallback_kind::none;
+    if (options.avoid_ephemeral) {
+      avoid = ephemeral_port_range();
+      if (options.fallback) fallback = port_search::fallback_kind::sweep;
+    } else if (options.fallback) {
+      fallback = port_search::fallback_kind::os_then_sweep;
+    }
+    search.emplace(options.port, options.exclude, fallback, sweep_seed(), avoid);
+    options.port = port_list();
+    options.exclude = port_list();
+  }
+
+  // A copy of an operation of the parent, going on in a forked child: what it
+  // holds is the parent's (never released from here), and the child has a
+  // registry of its own.
+  void after_fork() {
+    found.clear();
+    to_release.clear();
+    claimed.reset();
+    confirmed.reset();
+    confirming = false;
+    parked = 0;
+    if (claim) {  // the try under way ends as "locked": the parent's, if anyone's
+      close_socket(claim->fd);
+      search->on_result(claim->port, port_search::outcome::locked);
+      claim.reset();
+    }
+    close_socket(std::exchange(fd, -1));
+    reg = &registry::instance();
+    generation = reg->generation();
+  }
+
+  void take(std::uint16_t port, std::uint64_t ticket, int kept, bool pending) {
+    found.push_back({port, ticket, pending});
     if (kept >= 0) fd = kept;
     search->on_result(port, port_search::outcome::taken);
   }
 
-  // The answer of the last registry visit.
+  // The answer of the last registry visit to a claim.
   void on_claimed() {
     const claim_request c = *claim;
     const std::optional<std::uint64_t> ticket = *claimed;
@@ -119,12 +180,12 @@ struct finder::impl {
       return;
     }
     if (c.picked) {
-      take(c.port, *ticket, c.fd);
+      take(c.port, *ticket, c.fd, count != 1);
       return;
     }
     const outcome o = probe_port(c.port);
     if (o.v == verdict::free) {
-      take(c.port, *ticket, o.fd);
+      take(c.port, *ticket, o.fd, true);
       return;
     }
     to_release.emplace_back(c.port, *ticket);
@@ -135,46 +196,83 @@ struct finder::impl {
     }
   }
 
+  // The answer of the last confirm visit: a claim that was lost (its lease
+  // lapsed and another process took it) is not ours; the search goes on.
+  void on_confirmed() {
+    const std::vector<bool> ok = std::move(*confirmed);
+    confirmed.reset();
+    std::vector<taken> kept;
+    for (std::size_t i = 0; i < found.size(); ++i) {
+      if (ok[i]) {
+        kept.push_back({found[i].port, found[i].ticket, false});
+      } else if (request == port_request::listen) {
+        close_socket(std::exchange(fd, -1));
+      }
+    }
+    parked = std::min(parked, kept.size());
+    found = std::move(kept);
+  }
+
   // Gives back every claim and socket: to_release for the next visit.
   void give_back() {
-    for (std::size_t i = 0; i < ports.size(); ++i) to_release.emplace_back(ports[i], tickets[i]);
-    ports.clear();
-    tickets.clear();
+    for (const taken& t : found) to_release.emplace_back(t.port, t.ticket);
+    found.clear();
     close_socket(std::exchange(fd, -1));
   }
 
+  bool any_pending() const {
+    return std::any_of(found.begin(), found.end(), [](const taken& t) { return t.pending; });
+  }
+
+  std::error_code park(std::uint16_t p) const {
+    if (explicit_host) return park_in_time_wait(*host, p);
+    // On 127.0.0.1, or on ::1 where there is no IPv4.
+    std::error_code e = park_in_time_wait(asio::ip::address_v4::loopback(), p);
+    if (e == std::errc::address_not_available || e == std::errc::address_family_not_supported ||
+        e == std::errc::network_unreachable) {
+      e = park_in_time_wait(asio::ip::address_v6::loopback(), p);
+    }
+    return e;
+  }
+
   need step() {
-    if (reg == nullptr) reg = &registry::instance();
+    if (reg == nullptr) {
+      start();
+    } else if (registry::current_generation() != generation) {
+      after_fork();
+    }
     for (;;) {
       if (visit_failed) {
         visit_failed = false;
-        claimed.emplace(std::nullopt);
+        if (claim) claimed.emplace(std::nullopt);
+        if (confirming) {
+          confirming = false;
+          confirmed.emplace(found.size(), true);  // kept as they are: given back below
+        }
         fail(std::make_error_code(std::errc::not_enough_memory));
       }
       if (claimed) on_claimed();
+      if (confirmed) on_confirmed();
       if (ending) {
         give_back();
         if (!to_release.empty()) return need::registry;
         done = true;
         return need::done;
       }
-      if (ports.size() == count) {
-        if (time_wait_on) {
-          for (const std::uint16_t p : ports) {
-            std::error_code e = park_in_time_wait(*time_wait_on, p);
-            if (!explicit_host && (e == std::errc::address_not_available ||
-                                   e == std::errc::address_family_not_supported ||
-                                   e == std::errc::network_unreachable)) {
-              e = park_in_time_wait(asio::ip::address_v6::loopback(), p);
-            }
-            if (e) {
-              fail(e);
-              break;
-            }
+      if (found.size() == count) {
+        if (options.time_wait) {
+          for (; parked < found.size() && !ending; ++parked) {
+            const std::error_code e = park(found[parked].port);
+            if (e) fail(e);
           }
-          time_wait_on.reset();
           if (ending) continue;
         }
+        // The holds count from now: the claims are confirmed as the operation ends.
+        if (any_pending()) {
+          confirming = true;
+          return need::registry;
+        }
+        for (const taken& t : found) ports.push_back(t.port);
         done = true;
         return to_release.empty() ? need::done : need::registry;
       }
@@ -204,6 +302,15 @@ struct finder::impl {
       }
     }
   }
+
+  // What is still held (an operation destroyed before completing): given back
+  // through the registry's strand, from whatever thread destroys it.
+  ticket_list held() const {
+    ticket_list out = to_release;
+    for (const taken& t : found) out.emplace_back(t.port, t.ticket);
+    if (claim && claimed && *claimed) out.emplace_back(claim->port, **claimed);
+    return out;
+  }
 };
 
 finder::finder(const get_port_options& options, port_request request, std::size_t count)
@@ -221,21 +328,12 @@ finder::finder(const get_port_options& options, port_request request, std::size_
     s.done = true;
     return;
   }
-  // Saturated: milliseconds::max() ("forever") must not overflow the clock's
-  // nanoseconds.
-  using clock_duration = registry::duration;
-  s.hold = options.hold >= std::chrono::duration_cast<std::chrono::milliseconds>(
-                               clock_duration::max())
-               ? clock_duration::max()
-               : std::chrono::duration_cast<clock_duration>(options.hold);
-  s.reserve = options.reserve;
-  const bool listen = request == port_request::listen;
-  if (options.host.empty()) {
-    s.targets = default_probe_targets();
-    if (listen) s.keep_on = asio::ip::address(asio::ip::address_v4::loopback());
-    // On 127.0.0.1, or on ::1 where there is no IPv4 (see step()).
-    if (options.time_wait) s.time_wait_on = asio::ip::address(asio::ip::address_v4::loopback());
-  } else {
+  if (s.count > max_port) {  // more than there are ports: nothing to search for
+    s.ec = error::no_available_port;
+    s.done = true;
+    return;
+  }
+  if (!options.host.empty()) {
     std::error_code ec;
     const asio::ip::address address = asio::ip::make_address(options.host, ec);
     if (ec) {
@@ -244,32 +342,37 @@ finder::finder(const get_port_options& options, port_request request, std::size_
       return;
     }
     s.explicit_host = true;
-    if (listen) {
-      s.keep_on = address;  // the probe's own socket becomes the acceptor
-    } else {
-      s.targets = {address};
-    }
-    if (options.time_wait) s.time_wait_on = address;
+    s.host = address;
   }
-  if (s.keep_on) s.protocol = s.keep_on->is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4();
-  std::optional<std::pair<std::uint16_t, std::uint16_t>> avoid;
-  port_search::fallback_kind fallback = port_search::fallback_kind::none;
-  if (options.avoid_ephemeral) {
-    avoid = ephemeral_port_range();
-    if (options.fallback) fallback = port_search::fallback_kind::sweep;
-  } else if (options.fallback) {
-    fallback = port_search::fallback_kind::os_then_sweep;
-  }
-  s.search.emplace(options.port, options.exclude, fallback, sweep_seed(), avoid);
+  // Saturated: milliseconds::max() ("forever") must not overflow the clock's
+  // nanoseconds.
+  using clock_duration = registry::duration;
+  s.hold = options.hold >= std::chrono::duration_cast<std::chrono::milliseconds>(
+                               clock_duration::max())
+               ? clock_duration::max()
+               : std::chrono::duration_cast<clock_duration>(options.hold);
+  s.reserve = options.reserve;
+  s.options = options;
 }
 
 finder::finder(finder&&) noexcept = default;
 finder& finder::operator=(finder&&) noexcept = default;
 
 finder::~finder() {
-  if (impl_) {
-    close_socket(impl_->fd);
-    if (impl_->claim) close_socket(impl_->claim->fd);
+  if (!impl_) return;
+  impl& s = *impl_;
+  close_socket(s.fd);
+  if (s.claim) close_socket(s.claim->fd);
+  if (s.reg == nullptr || registry::current_generation() != s.generation) return;
+  try {
+    ticket_list held = s.held();
+    if (held.empty()) return;
+    registry* r = s.reg;
+    asio::post(r->strand(), [r, held = std::move(held)] {
+      for (const auto& [port, ticket] : held) r->release(port, ticket);
+    });
+  } catch (...) {
+    // Out of memory: the holds end by themselves (a reservation with the process).
   }
 }
 
@@ -295,9 +398,25 @@ void finder::on_registry() noexcept {
   try {
     for (const auto& [port, ticket] : s.to_release) s.reg->release(port, ticket);
     s.to_release.clear();
-    if (s.claim) s.claimed.emplace(s.reg->claim(s.claim->port, s.hold, s.reserve));
+    if (s.claim) {
+      // An OS pick that ends a one-port operation is the lock at once; every
+      // other claim is confirmed as the operation ends.
+      const auto kind = s.claim->picked && s.count == 1 ? registry::claim_kind::final
+                                                         : registry::claim_kind::pending;
+      s.claimed.emplace(s.reg->claim(s.claim->port, s.hold, s.reserve, kind));
+    }
+    if (s.confirming) {
+      std::vector<bool> ok(s.found.size(), true);
+      for (std::size_t i = 0; i < s.found.size(); ++i) {
+        if (s.found[i].pending) {
+          ok[i] = s.reg->confirm(s.found[i].port, s.found[i].ticket, s.hold, s.reserve);
+        }
+      }
+      s.confirming = false;
+      s.confirmed.emplace(std::move(ok));
+    }
   } catch (...) {
-    s.visit_failed = s.claim.has_value() && !s.claimed;
+    s.visit_failed = (s.claim.has_value() && !s.claimed) || s.confirming;
   }
 }
 
@@ -309,12 +428,18 @@ void finder::cancel() noexcept {
   s.ec = asio::error::operation_aborted;
   s.ending = true;
   s.done = false;
+  s.ports.clear();
   if (s.reg == nullptr) s.done = true;  // nothing started: nothing to give back
 }
 
 std::error_code finder::error() const noexcept { return impl_->ec; }
 
 const std::vector<std::uint16_t>& finder::ports() const noexcept { return impl_->ports; }
+
+void finder::hand_over() noexcept {
+  impl_->found.clear();
+  impl_->to_release.clear();
+}
 
 int finder::take_socket() noexcept { return std::exchange(impl_->fd, -1); }
 

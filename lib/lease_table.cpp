@@ -96,10 +96,8 @@ bool read_boot_id(char (&out)[boot_id_size]) {
 // Allocates every block of the file (so that touching a page never raises
 // SIGBUS on a full tmpfs): fallocate, or writing zeros where it is not supported.
 bool allocate(int fd, std::string& why) {
-  const int r = ::posix_fallocate(fd, 0, static_cast<off_t>(lease_table_file::file_size));
-  if (r == 0) return true;
-  if (r != EOPNOTSUPP && r != EINVAL) {
-    errno = r;
+  if (::fallocate(fd, 0, 0, static_cast<off_t>(lease_table_file::file_size)) == 0) return true;
+  if (errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS) {
     why = errno_text("cannot allocate the lease table");
     return false;
   }
@@ -219,29 +217,36 @@ std::unique_ptr<lease_table_file> lease_table_file::open(const lease_table_locat
   }
   if (!why.empty()) return nullptr;
 
-  // Blocks allocated (a no-op for our own files), so that no page can SIGBUS.
-  const int r = ::posix_fallocate(file.fd, 0, static_cast<off_t>(file_size));
-  if (r != 0 && r != EOPNOTSUPP && r != EINVAL) {
-    errno = r;
+  // The header first, read (not mapped: nothing is written to a file refused).
+  header h{};
+  char boot_id[boot_id_size];
+  if (::pread(file.fd, &h, sizeof h, 0) != static_cast<ssize_t>(sizeof h)) {
     why = errno_text(where.path());
     return nullptr;
   }
-  void* base = ::mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd, 0);
-  if (base == MAP_FAILED) {
-    why = errno_text("cannot map " + where.path());
-    return nullptr;
-  }
-  header h{};
-  std::memcpy(&h, base, sizeof h);
-  char boot_id[boot_id_size];
   if (h.magic != table_magic || h.version != table_version ||
       h.slot_count != lease_slots::count) {
     why = where.path() + ": not a portprobe lease table of this version";
   } else if (!read_boot_id(boot_id) || std::memcmp(boot_id, h.boot_id, boot_id_size) != 0) {
     why = where.path() + ": made before the last boot (remove it)";
   }
-  if (!why.empty()) {
-    ::munmap(base, file_size);
+  if (!why.empty()) return nullptr;
+  // Every block allocated, so that no page of the mapping can raise SIGBUS on
+  // a full filesystem: our own files are (fallocate is then a no-op, writing
+  // nothing); where fallocate is not supported, the blocks are counted instead.
+  if (::fallocate(file.fd, 0, 0, static_cast<off_t>(file_size)) != 0) {
+    if (errno != EOPNOTSUPP && errno != EINVAL && errno != ENOSYS) {
+      why = errno_text(where.path());
+      return nullptr;
+    }
+    if (static_cast<std::size_t>(st.st_blocks) * 512 < file_size) {
+      why = where.path() + ": not fully allocated (a full filesystem could fault it)";
+      return nullptr;
+    }
+  }
+  void* base = ::mmap(nullptr, file_size, PROT_READ | PROT_WRITE, MAP_SHARED, file.fd, 0);
+  if (base == MAP_FAILED) {
+    why = errno_text("cannot map " + where.path());
     return nullptr;
   }
   auto* words = reinterpret_cast<std::uint64_t*>(static_cast<char*>(base) + header_size);

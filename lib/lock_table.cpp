@@ -6,7 +6,39 @@ namespace portprobe::detail {
 
 bool lock_table::is_locked(std::uint16_t port, time_point now) const {
   const auto it = locks_.find(port);
-  return it != locks_.end() && (it->second.reserved || now < it->second.until);
+  return it != locks_.end() &&
+         (it->second.pending || it->second.reserved || now < it->second.until);
+}
+
+namespace {
+lock_table::time_point until_of(lock_table::time_point now, lock_table::duration hold) {
+  // Saturate: a hold of years must not overflow the clock.
+  return hold >= lock_table::time_point::max() - now ? lock_table::time_point::max() : now + hold;
+}
+}  // namespace
+
+bool lock_table::try_claim(std::uint16_t port, time_point now, std::uint64_t id,
+                           std::uint64_t lease) {
+  if (is_locked(port, now)) return false;
+  locks_.insert_or_assign(port, entry{time_point::max(), false, id, lease, true});
+  return true;
+}
+
+bool lock_table::confirm(std::uint16_t port, std::uint64_t id, time_point now, duration hold,
+                         bool reserve, std::uint64_t lease) {
+  const auto it = locks_.find(port);
+  if (it == locks_.end() || it->second.id != id || !it->second.pending) return false;
+  if (!reserve && hold <= duration::zero()) {
+    locks_.erase(it);
+    return true;
+  }
+  it->second = entry{until_of(now, hold), reserve, id, lease, false};
+  return true;
+}
+
+const lock_table::entry* lock_table::find(std::uint16_t port) const {
+  const auto it = locks_.find(port);
+  return it == locks_.end() ? nullptr : &it->second;
 }
 
 bool lock_table::try_lock(std::uint16_t port, time_point now, duration hold, bool reserve,
@@ -16,16 +48,13 @@ bool lock_table::try_lock(std::uint16_t port, time_point now, duration hold, boo
     locks_.erase(port);  // an expired entry, if any: nothing is held
     return true;
   }
-  // Saturate: a hold of years must not overflow the clock.
-  const time_point until =
-      hold >= time_point::max() - now ? time_point::max() : now + hold;
-  locks_.insert_or_assign(port, entry{until, reserve, id, lease});
+  locks_.insert_or_assign(port, entry{until_of(now, hold), reserve, id, lease, false});
   return true;
 }
 
 std::optional<lock_table::entry> lock_table::take(std::uint16_t port) {
   const auto it = locks_.find(port);
-  if (it == locks_.end()) return std::nullopt;
+  if (it == locks_.end() || it->second.pending) return std::nullopt;
   entry e = it->second;
   locks_.erase(it);
   return e;
@@ -39,16 +68,10 @@ std::optional<lock_table::entry> lock_table::take_if(std::uint16_t port, std::ui
   return e;
 }
 
-std::vector<std::pair<std::uint16_t, lock_table::entry>> lock_table::take_all() {
-  std::vector<std::pair<std::uint16_t, entry>> all(locks_.begin(), locks_.end());
-  locks_.clear();
-  return all;
-}
-
 std::optional<lock_table::time_point> lock_table::expire(time_point now) {
   std::optional<time_point> earliest;
   for (auto it = locks_.begin(); it != locks_.end();) {
-    if (it->second.reserved) {
+    if (it->second.reserved || it->second.pending) {
       ++it;
     } else if (it->second.until <= now) {
       it = locks_.erase(it);
@@ -63,7 +86,7 @@ std::optional<lock_table::time_point> lock_table::expire(time_point now) {
 std::vector<std::pair<std::uint16_t, lock_table::entry>> lock_table::held(time_point now) const {
   std::vector<std::pair<std::uint16_t, entry>> out;
   for (const auto& [port, e] : locks_) {
-    if (e.reserved || now < e.until) out.emplace_back(port, e);
+    if (!e.pending && (e.reserved || now < e.until)) out.emplace_back(port, e);
   }
   std::sort(out.begin(), out.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -1,5 +1,8 @@
 #include "registry.hpp"
 
+#include <algorithm>
+
+#include <deque>
 #include <future>
 #include <string_view>
 
@@ -49,7 +52,9 @@ registry* make_process_registry() {
     const lease_table_location where = default_lease_table_location(why);
     if (why.empty()) table = lease_table_file::open(where, why);
   }
-  return new registry(system_lock_clock(), std::move(table), std::move(why), ::getpid(), true);
+  auto* r = new registry(system_lock_clock(), std::move(table), std::move(why), ::getpid(), true);
+  r->prepare();
+  return r;
 }
 
 }  // namespace
@@ -104,7 +109,30 @@ bool registry_host::ensure_thread() noexcept {
   }
 }
 
+void run_on_this_thread(std::unique_ptr<registry_task> task) {
+  thread_local std::deque<std::unique_ptr<registry_task>> queue;
+  thread_local bool running = false;
+  queue.push_back(std::move(task));
+  if (running) return;
+  running = true;
+  while (!queue.empty()) {
+    std::unique_ptr<registry_task> next = std::move(queue.front());
+    queue.pop_front();
+    try {
+      next->run();
+    } catch (...) {
+      running = false;
+      throw;
+    }
+  }
+  running = false;
+}
+
 // ---------------------------------------------------------------- registry
+
+unsigned registry::current_generation() noexcept {
+  return fork_generation.load(std::memory_order_acquire);
+}
 
 registry& registry::instance() {
   static const int registered = ::pthread_atfork(nullptr, nullptr, on_fork_child);
@@ -133,7 +161,17 @@ registry::registry(const lock_clock& clock, std::unique_ptr<lease_table_file> ta
       pid_(pid),
       timers_(timers) {}
 
-std::optional<std::uint64_t> registry::claim(std::uint16_t port, duration hold, bool reserve) {
+void registry::prepare() noexcept {
+  // Not yet shared with any other thread: its strand is not needed here.
+  try {
+    if (host_.ensure_thread() && !timer_) timer_.emplace(host_.io());
+  } catch (const std::exception&) {
+    // No descriptor for the timer's reactor now: arm() tries again.
+  }
+}
+
+std::optional<std::uint64_t> registry::claim(std::uint16_t port, duration hold, bool reserve,
+                                             claim_kind kind) {
   const auto now = clock_.steady_now();
   if (locks_.is_locked(port, now)) return std::nullopt;
   if (!reserve && hold <= duration::zero()) {
@@ -143,16 +181,53 @@ std::optional<std::uint64_t> registry::claim(std::uint16_t port, duration hold, 
     }
     return 0;
   }
+  const bool pending = kind == claim_kind::pending;
   std::uint64_t lease = 0;
   if (table_) {
-    const auto word = table_->slots().claim(port, clock_.boot_ms(),
-                                            reserve ? reserve_lease_ms : ceil_ms(hold),
+    std::uint64_t ms = reserve ? reserve_lease_ms : ceil_ms(hold);
+    if (pending) ms = std::max(ms, pending_lease_ms);
+    const auto word = table_->slots().claim(port, clock_.boot_ms(), ms,
                                             lease_word::make_tag(pid_, reserve));
     if (!word) return std::nullopt;
     lease = *word;
   }
   const std::uint64_t ticket = next_ticket_++;
-  locks_.try_lock(port, now, hold, reserve, ticket, lease);
+  try {
+    if (pending) {
+      locks_.try_claim(port, now, ticket, lease);
+    } else {
+      locks_.try_lock(port, now, hold, reserve, ticket, lease);
+    }
+  } catch (...) {  // out of memory: the shared lease must not outlive the failed claim
+    if (lease != 0) table_->slots().release(port, lease);
+    throw;
+  }
+  if (!pending) arm_for(now, hold, reserve);
+  return ticket;
+}
+
+bool registry::confirm(std::uint16_t port, std::uint64_t ticket, duration hold, bool reserve) {
+  if (ticket == 0) return true;  // a zero hold: nothing was taken, nothing to confirm
+  const lock_table::entry* e = locks_.find(port);
+  if (e == nullptr || e->id != ticket || !e->pending) return false;
+  const auto now = clock_.steady_now();
+  std::uint64_t lease = e->lease;
+  if (table_ && lease != 0) {
+    const std::uint64_t renewed = lease_word::make(
+        lease_word::deadline(clock_.boot_ms(), reserve ? reserve_lease_ms : ceil_ms(hold)),
+        lease_word::tag(lease));
+    if (!table_->slots().renew(port, lease, renewed)) {
+      (void)locks_.take_if(port, ticket);  // lapsed and taken: not ours any more
+      return false;
+    }
+    lease = renewed;
+  }
+  locks_.confirm(port, ticket, now, hold, reserve, lease);
+  arm_for(now, hold, reserve);
+  return true;
+}
+
+void registry::arm_for(clock::time_point now, duration hold, bool reserve) {
   if (reserve) {
     if (table_) {
       if (!next_renewal_) next_renewal_ = now + renew_interval;
@@ -161,7 +236,6 @@ std::optional<std::uint64_t> registry::claim(std::uint16_t port, duration hold, 
   } else {
     arm(hold >= clock::time_point::max() - now ? clock::time_point::max() : now + hold);
   }
-  return ticket;
 }
 
 void registry::forget(const lock_table::entry& e, std::uint16_t port) {
@@ -178,7 +252,7 @@ void registry::release(std::uint16_t port) {
 }
 
 void registry::clear() {
-  for (const auto& [port, e] : locks_.take_all()) forget(e, port);
+  locks_.drain([this](std::uint16_t port, const lock_table::entry& e) { forget(e, port); });
 }
 
 bool registry::is_locked(std::uint16_t port) const {

@@ -59,23 +59,52 @@ class registry {
   registry(const registry&) = delete;
   registry& operator=(const registry&) = delete;
 
+  /// Starts the registry's thread and makes its timer (and so the timer's
+  /// descriptors) now, at the first use of the library, rather than at the
+  /// first lock. Before the registry is shared; failures are retried by arm().
+  void prepare() noexcept;
+
   const registry_strand& strand() const noexcept { return strand_; }
   lock_scope scope() const noexcept { return table_ ? lock_scope::user : lock_scope::process; }
   const std::string& scope_reason() const noexcept { return why_; }
   const lease_table_file* table() const noexcept { return table_.get(); }
   int pid() const noexcept { return pid_; }
+  /// The fork generation this registry belongs to; current_generation() is the
+  /// process's now (it changes in a forked child, whose registry is a new one).
+  unsigned generation() const noexcept { return generation_; }
+  static unsigned current_generation() noexcept;
 
   // --- On strand() only. ---
 
+  /// How a claim is taken.
+  enum class claim_kind {
+    /// Before its probe (or before its operation completes): locked for every
+    /// other search, left alone by release(port) and clear(), and turned into
+    /// the real lock by confirm() once the operation is done. Its shared lease
+    /// lasts at least pending_lease_ms meanwhile.
+    pending,
+    /// The lock itself, from now (an OS pick, probed already, that completes
+    /// its operation at once).
+    final,
+  };
+  static constexpr std::uint64_t pending_lease_ms = 10000;
+
   /// Claims `port` for `hold` (or as a reservation): nothing when this process
-  /// or another holds it; else a ticket for release(port, ticket), 0 when a zero
-  /// hold took nothing.
-  std::optional<std::uint64_t> claim(std::uint16_t port, duration hold, bool reserve);
+  /// or another holds it; else a ticket for confirm() and release(port,
+  /// ticket), 0 when a zero hold took nothing.
+  std::optional<std::uint64_t> claim(std::uint16_t port, duration hold, bool reserve,
+                                     claim_kind kind = claim_kind::final);
+  /// Turns pending claim `ticket` into the lock, from now for `hold` (or
+  /// reserved), in this process and in the shared table. False when the claim
+  /// was lost (its shared lease lapsed and another process took it): the port
+  /// is not ours, nothing is held.
+  bool confirm(std::uint16_t port, std::uint64_t ticket, duration hold, bool reserve);
   /// Undoes claim `ticket` of `port` (nothing if that lock has ended already).
   void release(std::uint16_t port, std::uint64_t ticket);
-  /// Ends this process's lock on `port`, whichever claim made it.
+  /// Ends this process's lock on `port`, whichever claim made it (not a pending
+  /// claim: its operation has not handed the port out yet).
   void release(std::uint16_t port);
-  /// Ends every lock of this process.
+  /// Ends every lock of this process (not the pending claims).
   void clear();
   /// The timer's work: forgets ended holds, renews reservations' leases (a
   /// reservation whose lease was lost is dropped), re-arms.
@@ -89,6 +118,7 @@ class registry {
 
  private:
   void arm(clock::time_point deadline);
+  void arm_for(clock::time_point now, duration hold, bool reserve);
   void forget(const lock_table::entry& e, std::uint16_t port);
 
   unsigned generation_ = 0;  // the fork generation it was made in (instance())

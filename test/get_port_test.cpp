@@ -4,6 +4,7 @@
 #include <future>
 #include <mutex>
 #include <set>
+#include <thread>
 #include <vector>
 
 #include <asio/bind_cancellation_slot.hpp>
@@ -668,8 +669,8 @@ TEST_CASE_FIXTURE(fixture, "async_get_ports with every token; cancelled: aborted
     const auto ports = co_await pp::async_get_ports(ex, 3, options, asio::use_awaitable);
     CHECK(ports.size() == 3);
     auto [ec, none] = co_await pp::async_get_ports(
-        ex, 70000, options, asio::experimental::as_tuple(asio::use_awaitable));
-    CHECK(ec == pp::error::no_available_port);  // more than there are ports
+        ex, 65536, options, asio::experimental::as_tuple(asio::use_awaitable));
+    CHECK(ec == pp::error::no_available_port);  // more than there are ports: at once
     CHECK(none.empty());
   }());
   auto op = pp::async_get_ports(io, 1, pp::get_port_options{}, asio::experimental::deferred);
@@ -758,4 +759,88 @@ TEST_CASE_FIXTURE(fixture, "release_port and clear_locked_ports from handlers an
   pp::clear_locked_ports();
   for (const std::uint16_t p : ports) CHECK_FALSE(pp::detail::is_port_locked(p));
   CHECK(pp::detail::stored_lock_count() == 0);
+}
+
+TEST_CASE_FIXTURE(fixture, "a claim still being probed is not ended by clear_locked_ports: never handed out twice") {
+  // A claims P and is about to probe it; then every lock is cleared, and B
+  // prefers P. A's claim is not yet a port handed out: it stands, B gets another.
+  const std::uint16_t p = test::os_port();
+  pp::get_port_options options;
+  options.port = p;
+  std::uint16_t a = 0;
+  std::uint16_t b = 0;
+  pp::async_get_port(io, options, [&](std::error_code ec, std::uint16_t port) {
+    CHECK_FALSE(ec);
+    a = port;
+  });
+  io.run_one();  // A's first step: P claimed, its probe posted
+  pp::clear_locked_ports();
+  pp::release_port(p);
+  pp::async_get_port(io, options, [&](std::error_code ec, std::uint16_t port) {
+    CHECK_FALSE(ec);
+    b = port;
+  });
+  run();
+  CHECK(a == p);
+  CHECK(b != p);
+  CHECK(b != 0);
+}
+
+TEST_CASE_FIXTURE(fixture, "async_get_ports: each hold counts from the completion, not from the claim") {
+  // The caller's executor stalls in the middle of the search (longer than the
+  // hold): the first port's lock must still last `hold` after the answer.
+  pp::get_port_options options;
+  options.hold = 300ms;
+  std::vector<std::uint16_t> ports;
+  pp::async_get_ports(io, 3, options, [&](std::error_code ec, std::vector<std::uint16_t> p) {
+    CHECK_FALSE(ec);
+    ports = std::move(p);
+  });
+  io.run_one();
+  io.run_one();  // a port or two are claimed
+  std::this_thread::sleep_for(500ms);  // the stall (a busy executor), not a synchronisation
+  run();
+  REQUIRE(ports.size() == 3);
+  for (const std::uint16_t p : ports) CHECK(pp::detail::is_port_locked(p));
+}
+
+TEST_CASE_FIXTURE(fixture, "an operation destroyed before completing gives its claims back") {
+  {
+    asio::io_context other;
+    pp::get_port_options options;
+    options.reserve = true;  // were it leaked, it would be held until the process ends
+    pp::async_get_ports(other, 3, options, [](std::error_code, std::vector<std::uint16_t>) {
+      FAIL("not to be called: its io_context is destroyed first");
+    });
+    other.run_one();
+    other.run_one();
+    other.run_one();
+  }  // destroyed with the operation in it
+  CHECK(pp::detail::stored_lock_count() == 0);  // the strand runs the give-back first
+  std::error_code ec;
+  CHECK(pp::active_leases(ec).empty());
+}
+
+TEST_CASE_FIXTURE(fixture, "async_get_ports cancelled while it holds claims: aborted, all given back") {
+  asio::cancellation_signal signal;
+  std::error_code result;
+  std::vector<std::uint16_t> got{1};
+  pp::get_port_options options;
+  options.reserve = true;
+  pp::async_get_ports(io, 4, options,
+                      asio::bind_cancellation_slot(signal.slot(),
+                                                   [&](std::error_code ec, std::vector<std::uint16_t> p) {
+                                                     result = ec;
+                                                     got = std::move(p);
+                                                   }));
+  io.run_one();
+  io.run_one();  // claims held now
+  signal.emit(asio::cancellation_type::terminal);
+  run();
+  CHECK(result == asio::error::operation_aborted);
+  CHECK(got.empty());
+  CHECK(pp::detail::stored_lock_count() == 0);
+  std::error_code ec;
+  CHECK(pp::active_leases(ec).empty());
+  CHECK(test::count_fds() == fds_before);
 }

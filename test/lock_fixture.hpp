@@ -10,7 +10,7 @@ namespace test {
 
 struct lock_fixture : io_fixture {
   lock_fixture() {
-    portprobe::clear_locked_ports();  // creates the registry (its timer's reactor) too
+    portprobe::clear_locked_ports();  // creates the registry (its thread and timer) too
     fds_before = count_fds();
   }
 };

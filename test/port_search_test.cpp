@@ -24,6 +24,19 @@ struct script {
   std::set<std::uint16_t> busy;
   std::set<std::uint16_t> locked;
   std::function<std::uint16_t()> os_pick = [] { return std::uint16_t{0}; };
+
+  script& with_busy(std::set<std::uint16_t> b) {
+    busy = std::move(b);
+    return *this;
+  }
+  script& with_locked(std::set<std::uint16_t> l) {
+    locked = std::move(l);
+    return *this;
+  }
+  script& with_picks(std::function<std::uint16_t()> f) {
+    os_pick = std::move(f);
+    return *this;
+  }
 };
 
 struct run_result {
@@ -77,14 +90,14 @@ run_result drive(port_search& s, script sc, std::size_t wanted = 1) {
 
 TEST_CASE("preferred ports are tried in order; the first free one is the answer") {
   port_search s({3000, 3001, 3002}, {}, fallback::os_then_sweep, 0);
-  const auto r = drive(s, {.busy = {3000}});
+  const auto r = drive(s, script().with_busy({3000}));
   CHECK(r.probed == std::vector<std::uint16_t>{3000, 3001});
   CHECK(r.taken == std::vector<std::uint16_t>{3001});
 }
 
 TEST_CASE("a locked port is skipped without probing it (get-port's bug #72)") {
   port_search s({3000, 3001}, {}, fallback::os_then_sweep, 0);
-  const auto r = drive(s, {.locked = {3000}});
+  const auto r = drive(s, script().with_locked({3000}));
   CHECK(r.probed == std::vector<std::uint16_t>{3001});
   CHECK(r.taken == std::vector<std::uint16_t>{3001});
   CHECK(s.probes() == 1);  // the locked one was no probe
@@ -92,16 +105,16 @@ TEST_CASE("a locked port is skipped without probing it (get-port's bug #72)") {
 
 TEST_CASE("excluded preferred ports are never probed nor returned; duplicates probed once") {
   port_search s(pp::port_numbers(3000, 3004), pp::port_numbers(3000, 3002), fallback::none, 0);
-  const auto r = drive(s, {.busy = {3003}});
+  const auto r = drive(s, script().with_busy({3003}));
   CHECK(r.probed == std::vector<std::uint16_t>{3003, 3004});
   CHECK(r.taken == std::vector<std::uint16_t>{3004});
   port_search d({3000, 3000, 3001}, {}, fallback::none, 0);
-  CHECK(drive(d, {.busy = {3000, 3001}}).probed == std::vector<std::uint16_t>{3000, 3001});
+  CHECK(drive(d, script().with_busy({3000, 3001})).probed == std::vector<std::uint16_t>{3000, 3001});
 }
 
 TEST_CASE("without fallback the search stays inside the preferred ports") {
   port_search s(pp::port_numbers(3000, 3002), {}, fallback::none, 0);
-  const auto r = drive(s, {.busy = {3000, 3001, 3002}});
+  const auto r = drive(s, script().with_busy({3000, 3001, 3002}));
   CHECK(r.exhausted);
   CHECK(r.probed == std::vector<std::uint16_t>{3000, 3001, 3002});
   port_search empty({}, {}, fallback::none, 0);
@@ -110,7 +123,7 @@ TEST_CASE("without fallback the search stays inside the preferred ports") {
 
 TEST_CASE("with fallback, after the preferred ports the OS picks") {
   port_search s({3000}, {}, fallback::os_then_sweep, 0);
-  const auto r = drive(s, {.busy = {3000}, .os_pick = [] { return std::uint16_t{45000}; }});
+  const auto r = drive(s, script().with_busy({3000}).with_picks([] { return std::uint16_t{45000}; }));
   CHECK(r.probed == std::vector<std::uint16_t>{3000, 0});
   CHECK(r.taken == std::vector<std::uint16_t>{45000});
 }
@@ -120,7 +133,7 @@ TEST_CASE("an excluded or locked OS pick is picked again") {
   std::vector<std::uint16_t> picks{45000, 45001, 45002};
   std::size_t i = 0;
   port_search s({}, {45000}, fallback::os_then_sweep, 0);
-  const auto r = drive(s, {.locked = {45001}, .os_pick = [&] { return picks.at(i++); }});
+  const auto r = drive(s, script().with_locked({45001}).with_picks([&] { return picks.at(i++); }));
   CHECK(r.probed == std::vector<std::uint16_t>{0, 0, 0});
   CHECK(r.taken == std::vector<std::uint16_t>{45002});
 }
@@ -130,7 +143,7 @@ TEST_CASE("when the OS keeps picking excluded ports, the rest is swept: no endle
   const pp::port_list exclude = pp::port_numbers(32768, 65535);
   std::uint16_t next_pick = 32768;
   port_search s({}, exclude, fallback::os_then_sweep, 7);
-  const auto r = drive(s, {.os_pick = [&] { return next_pick++; }});
+  const auto r = drive(s, script().with_picks([&] { return next_pick++; }));
   REQUIRE(r.taken.size() == 1);
   CHECK(r.taken[0] >= 1024);
   CHECK(r.taken[0] < 32768);
@@ -173,7 +186,7 @@ TEST_CASE("the sweep visits each remaining port once, starting from its seed") {
 TEST_CASE("avoid_ephemeral: a sweep that never asks the OS and skips the avoided range") {
   // Preferred ports inside the range are skipped too.
   port_search s({3000, 40000, 3001}, {}, fallback::sweep, 0, std::pair<std::uint16_t, std::uint16_t>{32768, 60999});
-  auto r = drive(s, {.busy = {3000, 3001}}, 3);
+  auto r = drive(s, script().with_busy({3000, 3001}), 3);
   CHECK(std::count(r.probed.begin(), r.probed.end(), 0) == 0);  // no pick
   CHECK(r.probed.at(0) == 3000);
   CHECK(r.probed.at(1) == 3001);
@@ -190,13 +203,24 @@ TEST_CASE("avoid_ephemeral: a sweep that never asks the OS and skips the avoided
 TEST_CASE("several ports: the preferred ones in order, then picks; never one twice") {
   std::uint16_t next_pick = 50000;
   port_search s({3000, 3001, 3002}, {}, fallback::os_then_sweep, 0);
-  const auto r = drive(s, {.busy = {3001}, .os_pick = [&] { return next_pick++; }}, 4);
+  const auto r = drive(s, script().with_busy({3001}).with_picks([&] { return next_pick++; }), 4);
   CHECK(r.taken == std::vector<std::uint16_t>{3000, 3002, 50000, 50001});
   // An OS that keeps returning the same port: it is taken once, then the
   // re-picks run out and the sweep takes over.
   port_search t({}, {}, fallback::os_then_sweep, 5);
-  const auto same = drive(t, {.os_pick = [] { return std::uint16_t{50000}; }}, 2);
+  const auto same = drive(t, script().with_picks([] { return std::uint16_t{50000}; }), 2);
   REQUIRE(same.taken.size() == 2);
   CHECK(same.taken[0] == 50000);
   CHECK(same.taken[1] == 1024 + 5);
+}
+
+TEST_CASE("an OS pick already taken is not acceptable again (a zero hold locks nothing)") {
+  // async_get_ports with hold 0: the OS may hand out the port it gave before.
+  port_search s({}, {}, fallback::os_then_sweep, 0);
+  REQUIRE(s.next().kind == kind::pick);
+  REQUIRE(s.acceptable(45000));
+  s.on_result(45000, outcome::taken);
+  REQUIRE(s.next().kind == kind::pick);
+  CHECK_FALSE(s.acceptable(45000));
+  CHECK(s.acceptable(45001));
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -443,4 +444,57 @@ TEST_CASE("an unusable PORTPROBE_LOCK_DIR: locks stay in-process, get still work
   CHECK(locks.out.find("\"lock_scope\":\"process\"") != std::string::npos);
   CHECK(locks.out.find("no-such-dir") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(missing));
+}
+
+TEST_CASE("an operation in flight at fork(): the child's copy never touches the parent's claims") {
+  require_namespace();
+  // The parent claims P (first of two ports), then forks before completing.
+  // The child's copy of the operation goes on with the child's own registry:
+  // P stays the parent's, and the child's answer never contains it.
+  const std::uint16_t p = unleased_port();
+  asio::io_context io;
+  pp::get_port_options options;
+  options.port = p;
+  options.reserve = true;
+  std::vector<std::uint16_t> answer;
+  std::error_code result = asio::error::would_block;
+  pp::async_get_ports(io, 2, options, [&](std::error_code ec, std::vector<std::uint16_t> ports) {
+    result = ec;
+    answer = std::move(ports);
+  });
+  io.run_one();
+  io.run_one();  // P claimed by the parent
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::alarm(60);
+    io.notify_fork(asio::io_context::fork_child);
+    io.restart();
+    io.run_for(30s);
+    int failures = 0;
+    if (result) {
+      failures |= 1;
+      std::fprintf(stderr, "child: %s\n", result.message().c_str());
+    }
+    if (std::find(answer.begin(), answer.end(), p) != answer.end()) failures |= 2;
+    std::error_code ec;
+    const auto leases = pp::active_leases(ec);
+    const pp::port_lease* lp = find_lease(leases, p);
+    if (lp == nullptr || lp->pid != ::getppid()) failures |= 4;  // still the parent's
+    ::_exit(failures);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+  io.run_for(30s);
+  REQUIRE_FALSE(result);
+  REQUIRE(answer.size() == 2);
+  CHECK(answer[0] == p);
+  std::error_code ec;
+  const auto leases = pp::active_leases(ec);
+  const pp::port_lease* lp = find_lease(leases, p);
+  REQUIRE(lp != nullptr);
+  CHECK(lp->pid == ::getpid());
+  pp::clear_locked_ports();
 }

@@ -74,6 +74,7 @@ struct find_port_op {
       if (!ec) {
         const std::uint16_t port = search->ports().front();
         const int fd = search->take_socket();
+        search->hand_over();
         acceptor.assign(search->protocol(), fd, ec);
         if (ec) {  // rare: the reactor refused the socket
           close_socket(fd);
@@ -84,10 +85,12 @@ struct find_port_op {
       self.complete(ec, std::move(acceptor));
     } else if constexpr (Request == port_request::many) {
       std::vector<std::uint16_t> ports = ec ? std::vector<std::uint16_t>() : search->ports();
+      search->hand_over();
       search.reset();
       self.complete(ec, std::move(ports));
     } else {
       const std::uint16_t port = ec ? std::uint16_t{0} : search->ports().front();
+      search->hand_over();
       search.reset();
       self.complete(ec, port);
     }

@@ -38,7 +38,7 @@ class finder {
   finder(const get_port_options& options, port_request request, std::size_t count = 1);
   finder(finder&&) noexcept;
   finder& operator=(finder&&) noexcept;
-  ~finder();  // closes a socket not taken
+  ~finder();  // closes a socket not taken; gives back claims not handed over
 
   enum class need {
     registry,  ///< run on_registry() on strand(), then advance() again
@@ -60,6 +60,10 @@ class finder {
   std::error_code error() const noexcept;
   /// The ports found, in order (empty on error).
   const std::vector<std::uint16_t>& ports() const noexcept;
+  /// On success, once the operation has taken ports() (and the socket): the
+  /// locks are the caller's now, not given back when the finder is destroyed.
+  /// (A finder destroyed before completing gives back what it holds.)
+  void hand_over() noexcept;
   /// The kept listening socket (listen mode) and its protocol; the caller owns it.
   int take_socket() noexcept;
   asio::ip::tcp protocol() const noexcept;

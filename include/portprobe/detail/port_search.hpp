@@ -54,8 +54,12 @@ class port_search {
   /// The next try.
   action next();
 
-  /// After a pick: whether the OS's choice may be claimed (it is not excluded).
-  bool acceptable(std::uint16_t picked) const noexcept { return picked != 0 && !excluded(picked); }
+  /// After a pick: whether the OS's choice may be claimed (it is neither
+  /// excluded nor tried already: a port taken before, with a zero hold, holds
+  /// no lock that would keep it from being taken twice).
+  bool acceptable(std::uint16_t picked) const noexcept {
+    return picked != 0 && !excluded(picked) && !tried(picked);
+  }
 
   /// The end of the last try: for a pick, `port` is the OS's choice (0 when
   /// the pick failed).

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -54,6 +55,23 @@ class registry_host {
   std::thread thread_;
 };
 
+/// Work handed to the registry's thread, kept when that thread cannot be had.
+struct registry_task {
+  virtual ~registry_task() = default;
+  virtual void run() = 0;
+};
+template <typename F>
+struct registry_task_of final : registry_task {
+  explicit registry_task_of(F&& fn) : f(std::move(fn)) {}
+  void run() override { f(); }
+  F f;
+};
+
+/// Runs `task` on this thread: at once, or, when such a run is already under
+/// way on this thread, right after it (a loop, never a recursion). For
+/// never-blocking work when the registry's thread cannot be started.
+void run_on_this_thread(std::unique_ptr<registry_task> task);
+
 /// The executor under the registry's strand (see the file comment).
 class registry_executor {
  public:
@@ -66,6 +84,11 @@ class registry_executor {
       asio::execution::execute(
           asio::require(host_->io().get_executor(), asio::execution::blocking.never),
           std::forward<Function>(f));
+      return;
+    }
+    if (never_) {  // no thread to be had: after the work under way here, not inside it
+      run_on_this_thread(std::make_unique<registry_task_of<std::decay_t<Function>>>(
+          std::decay_t<Function>(std::forward<Function>(f))));
       return;
     }
     std::decay_t<Function> local(std::forward<Function>(f));
