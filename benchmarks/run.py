@@ -369,6 +369,16 @@ def benchmark(args, locks):
     return 0
 
 
+def log_table(head, lines, log):
+    """Logs `lines` under `head` as a Markdown table with aligned columns."""
+    widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
+    fmt = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
+    log(fmt(head))
+    log("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for l in lines:
+        log(fmt(l))
+
+
 def print_table(rows, log):
     """One table: each figure, portprobe/floor, peer/portprobe, the target."""
     if not rows:
@@ -396,12 +406,7 @@ def print_table(rows, log):
         lines.append([r["work"], cell("portprobe"), cell("floor"), cell("floor, socket reused"),
                       cell("get-port"), cell("portscanner"),
                       cell("nmap"), ratio_floor, ", ".join(peer_ratios) or "–", r["target"], met])
-    widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
-    fmt = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
-    log(fmt(head))
-    log("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for l in lines:
-        log(fmt(l))
+    log_table(head, lines, log)
 
 
 # ---------------------------------------------------------------------------
@@ -556,12 +561,7 @@ def print_collisions(rows, log):
         lines.append([r["work"], *(collision_text(r["cells"][c]) if c in r["cells"] else "–"
                                    for c in columns),
                       "0 with the lease table", met])
-    widths = [max(len(h), *(len(l[i]) for l in lines)) for i, h in enumerate(head)]
-    fmt = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
-    log(fmt(head))
-    log("|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    for l in lines:
-        log(fmt(l))
+    log_table(head, lines, log)
 
 
 if __name__ == "__main__":
