@@ -333,8 +333,6 @@ std::vector<port_lease> held_leases(const lease_slots& slots, std::uint64_t now_
 
 // ---------------------------------------------------------------- entry points
 
-const registry_strand& registry_executor_strand() { return registry::instance().strand(); }
-
 namespace {
 
 // Runs `f` on the registry's strand and waits for it (a visit in progress is

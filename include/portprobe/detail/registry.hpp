@@ -16,7 +16,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -122,9 +121,6 @@ class registry_executor {
 };
 
 using registry_strand = asio::strand<registry_executor>;
-
-/// The strand of this process's registry (a new one in a forked child).
-const registry_strand& registry_executor_strand();
 
 /// For tests and diagnostics: whether `port` is locked by this process now, and
 /// how many lock entries the registry still stores (expired ones are forgotten
