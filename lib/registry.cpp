@@ -290,8 +290,13 @@ void registry::arm(clock::time_point deadline) {
   if (armed_for_ && *armed_for_ <= deadline) return;  // an earlier wake-up will see it
   armed_for_ = deadline;
   if (!timers_) return;
+  // No timer now (no descriptor or thread to be had): locks are judged by
+  // their deadlines all the same; the next claim tries to arm it again.
+  if (!host_.ensure_thread()) {
+    armed_for_.reset();
+    return;
+  }
   try {
-    if (!host_.ensure_thread()) throw std::runtime_error("no registry thread");
     if (!timer_) timer_.emplace(host_.io());
     timer_->expires_at(deadline >= clock::time_point::max() - expiry_slack
                            ? clock::time_point::max()
@@ -300,8 +305,6 @@ void registry::arm(clock::time_point deadline) {
       if (ec != asio::error::operation_aborted) tick();
     }));
   } catch (const std::exception&) {
-    // No timer now (no descriptor or thread to be had): locks are judged by
-    // their deadlines all the same; the next claim tries to arm it again.
     armed_for_.reset();
   }
 }

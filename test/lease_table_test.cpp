@@ -402,6 +402,8 @@ TEST_CASE("the process scope: locks stay in this process, leases() lists them") 
   fake_clock clock;
   pp::detail::registry reg(clock, nullptr, "PORTPROBE_LOCKS=process", 300, false);
   CHECK(reg.scope() == pp::lock_scope::process);
+  CHECK(std::string(pp::to_string(reg.scope())) == "process");
+  CHECK(std::string(pp::to_string(pp::lock_scope::user)) == "user");
   CHECK(reg.scope_reason() == "PORTPROBE_LOCKS=process");
   REQUIRE(reg.claim(7800, 5s, false));
   REQUIRE(reg.claim(7801, 5s, true));

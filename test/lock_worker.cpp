@@ -81,6 +81,6 @@ int main(int argc, char** argv) {
   }
   std::printf("{\"picks\":%d,\"in_range\":%d,\"collisions\":%d,\"errors\":%d,\"scope\":\"%s\"}\n",
               picks, in_range, collisions, errors,
-              pp::current_lock_scope() == pp::lock_scope::user ? "user" : "process");
+              pp::to_string(pp::current_lock_scope()));
   return 0;
 }

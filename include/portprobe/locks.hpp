@@ -19,6 +19,11 @@ enum class lock_scope {
   user,
 };
 
+/// "process" or "user".
+constexpr const char* to_string(lock_scope scope) noexcept {
+  return scope == lock_scope::user ? "user" : "process";
+}
+
 /// The scope of this process's locks: `user` when the lease table is in use,
 /// `process` when PORTPROBE_LOCKS=process chose so or the table cannot be used
 /// (lock_scope_reason() says why). Decided once per process (and once again in

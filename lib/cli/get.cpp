@@ -84,7 +84,7 @@ struct get_command final : command {
       std::cout << R"({"port":)" << ports.front() << R"(,"ports":[)";
       for (std::size_t i = 0; i < ports.size(); ++i) std::cout << (i ? "," : "") << ports[i];
       std::cout << R"(],"lock_scope":")"
-                << (current_lock_scope() == lock_scope::user ? "user" : "process") << "\"}\n";
+                << to_string(current_lock_scope()) << "\"}\n";
       return exit_found;
     }
     for (const std::uint16_t port : ports) std::cout << port << '\n';

@@ -46,7 +46,7 @@ struct locks_command final : command {
     if (ec) throw std::system_error(ec, "cannot read the lease table");
     const bool shared = current_lock_scope() == lock_scope::user;
     if (json) {
-      std::cout << R"({"lock_scope":")" << (shared ? "user" : "process") << R"(","table":)"
+      std::cout << R"({"lock_scope":")" << to_string(current_lock_scope()) << R"(","table":)"
                 << json_string(lock_table_path()) << R"(,"reason":)"
                 << json_string(lock_scope_reason()) << R"(,"leases":[)";
       const char* separator = "\n  ";
