@@ -96,6 +96,10 @@ int main(int argc, char** argv) {
   const auto start = clock_type::now();
   if (item == "random") {  // any free port; the default options (15 s lock)
     for (long i = 0; i < calls; ++i) answer = get_port(io, {});
+  } else if (item == "random_unlocked") {  // the same with hold 0: no lock, so no re-pick
+    pp::get_port_options options;
+    options.hold = std::chrono::milliseconds(0);
+    for (long i = 0; i < calls; ++i) answer = get_port(io, options);
   } else if (item == "range") {  // preferred 20000-20999, the first 200 busy
     pp::get_port_options options;
     options.port = pp::port_numbers(RANGE_FIRST, RANGE_LAST);

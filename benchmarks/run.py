@@ -105,7 +105,7 @@ class LockDirs:
 
 
 # Items where portprobe_bench calls async_get_port: its lease table must be in use.
-GET_PORT_ITEMS = ("random", "range")
+GET_PORT_ITEMS = ("random", "random_unlocked", "range")
 
 
 class Program:
@@ -290,10 +290,13 @@ def benchmark(args, locks):
     with_peers = lambda *c: [x for x in c if x is not None]
     gp = get_port if peers else None
     ps = portscanner if peers else None
-    if wanted("random", "range", "closed", "open", "in_use", "filtered"):
+    if wanted("random", "random_unlocked", "range", "closed", "open", "in_use", "filtered"):
         with Fixture(floor_exe, "status"):
             item("random", "random port, per call (lease table on)", with_peers(pp, floor, gp),
                  {"default": 2000}, lambda a: 1024 <= a <= 65535, "≤ 1.5× floor", "floor", 1.5)
+            item("random_unlocked", "random port, hold 0 (no lock: the operation alone)",
+                 [pp, floor], {"default": 2000}, lambda a: 1024 <= a <= 65535, "≤ 1.5× floor",
+                 "floor", 1.5)
             busy_end = L["RANGE_FIRST"] + L["RANGE_BUSY"]
             item("range", "preferred range of 1000, first 200 busy, per call",
                  with_peers(pp, floor, gp, ps), {"default": 50, "portscanner": 20},

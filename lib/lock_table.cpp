@@ -5,6 +5,7 @@
 namespace portprobe::detail {
 
 bool lock_table::is_locked(std::uint16_t port, time_point now) const {
+  if (!present_.test(port)) return false;
   const auto it = locks_.find(port);
   return it != locks_.end() &&
          (it->second.pending || it->second.reserved || now < it->second.until);
@@ -20,7 +21,7 @@ lock_table::time_point until_of(lock_table::time_point now, lock_table::duration
 bool lock_table::try_claim(std::uint16_t port, time_point now, std::uint64_t id,
                            std::uint64_t lease) {
   if (is_locked(port, now)) return false;
-  locks_.insert_or_assign(port, entry{time_point::max(), false, id, lease, true});
+  put(port, entry{time_point::max(), false, id, lease, true});
   return true;
 }
 
@@ -29,7 +30,7 @@ bool lock_table::confirm(std::uint16_t port, std::uint64_t id, time_point now, d
   const auto it = locks_.find(port);
   if (it == locks_.end() || it->second.id != id || !it->second.pending) return false;
   if (!reserve && hold <= duration::zero()) {
-    locks_.erase(it);
+    erase(it);
     return true;
   }
   it->second = entry{until_of(now, hold), reserve, id, lease, false};
@@ -37,6 +38,7 @@ bool lock_table::confirm(std::uint16_t port, std::uint64_t id, time_point now, d
 }
 
 const lock_table::entry* lock_table::find(std::uint16_t port) const {
+  if (!present_.test(port)) return nullptr;
   const auto it = locks_.find(port);
   return it == locks_.end() ? nullptr : &it->second;
 }
@@ -45,10 +47,10 @@ bool lock_table::try_lock(std::uint16_t port, time_point now, duration hold, boo
                           std::uint64_t id, std::uint64_t lease) {
   if (is_locked(port, now)) return false;
   if (!reserve && hold <= duration::zero()) {
-    locks_.erase(port);  // an expired entry, if any: nothing is held
+    if (const auto it = locks_.find(port); it != locks_.end()) erase(it);  // expired: nothing held
     return true;
   }
-  locks_.insert_or_assign(port, entry{until_of(now, hold), reserve, id, lease, false});
+  put(port, entry{until_of(now, hold), reserve, id, lease, false});
   return true;
 }
 
@@ -56,7 +58,7 @@ std::optional<lock_table::entry> lock_table::take(std::uint16_t port) {
   const auto it = locks_.find(port);
   if (it == locks_.end() || it->second.pending) return std::nullopt;
   entry e = it->second;
-  locks_.erase(it);
+  erase(it);
   return e;
 }
 
@@ -64,7 +66,7 @@ std::optional<lock_table::entry> lock_table::take_if(std::uint16_t port, std::ui
   const auto it = locks_.find(port);
   if (it == locks_.end() || it->second.id != id) return std::nullopt;
   entry e = it->second;
-  locks_.erase(it);
+  erase(it);
   return e;
 }
 
@@ -74,7 +76,7 @@ std::optional<lock_table::time_point> lock_table::expire(time_point now) {
     if (it->second.reserved || it->second.pending) {
       ++it;
     } else if (it->second.until <= now) {
-      it = locks_.erase(it);
+      it = erase(it);
     } else {
       earliest = earliest ? std::min(*earliest, it->second.until) : it->second.until;
       ++it;

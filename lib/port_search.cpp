@@ -1,5 +1,7 @@
 #include <portprobe/detail/port_search.hpp>
 
+#include <algorithm>
+
 namespace portprobe::detail {
 
 namespace {
@@ -22,9 +24,22 @@ port_search::port_search(const port_list& preferred, const port_list& exclude,
   }
 }
 
+bool port_search::tried(std::uint16_t port) const noexcept {
+  if (tried_) return tried_->test(port);
+  const auto end = first_tried_.begin() + static_cast<std::ptrdiff_t>(tried_count_);
+  return std::find(first_tried_.begin(), end, port) != end;
+}
+
 void port_search::mark_tried(std::uint16_t port) {
-  if (!tried_) tried_ = std::make_unique<std::bitset<65536>>();
-  tried_->set(port);
+  if (tried_) {
+    tried_->set(port);
+  } else if (tried_count_ < few_tried) {
+    if (!tried(port)) first_tried_[tried_count_++] = port;
+  } else {
+    tried_ = std::make_unique<std::bitset<65536>>();
+    for (std::uint16_t p : first_tried_) tried_->set(p);
+    tried_->set(port);
+  }
 }
 
 void port_search::on_result(std::uint16_t port, outcome result) {

@@ -102,3 +102,37 @@ TEST_CASE("a claim undoes only its own lock; take returns what was held") {
   CHECK(drained == 2);
   CHECK(t.size() == 0);
 }
+
+TEST_CASE("every way a lock ends leaves the port free and lockable again, and no other") {
+  lock_table t;
+  // A zero-hold lock over an expired entry removes the entry.
+  CHECK(t.try_lock(3000, t0, 10s, false));
+  CHECK(t.try_lock(3000, t0 + 10s, 0s, false));
+  CHECK(t.find(3000) == nullptr);
+  CHECK(t.try_lock(3000, t0 + 10s, 5s, false));
+  CHECK(t.is_locked(3000, t0 + 14s));
+  // take, take_if, expire.
+  CHECK(t.try_lock(3001, t0, 10s, false, 7));
+  CHECK(t.take(3000));
+  CHECK(t.take_if(3001, 7));
+  CHECK(t.find(3000) == nullptr);
+  CHECK(t.find(3001) == nullptr);
+  CHECK(t.try_lock(3002, t0, 1s, false));
+  (void)t.expire(t0 + 1s);
+  CHECK(t.find(3002) == nullptr);
+  CHECK(t.size() == 0);
+  // drain ends the held locks and keeps the pending claims.
+  CHECK(t.try_claim(3003, t0, 8, 0));
+  CHECK(t.try_lock(3004, t0, 10s, true, 9));
+  t.drain([](std::uint16_t, const lock_table::entry&) {});
+  CHECK(t.is_locked(3003, t0 + 1h));
+  CHECK(t.find(3004) == nullptr);
+  // A confirmed claim with a zero hold locks nothing; clear ends everything.
+  CHECK(t.confirm(3003, 8, t0, 0s, false, 0));
+  CHECK_FALSE(t.is_locked(3003, t0));
+  CHECK(t.try_claim(3005, t0, 10, 0));
+  t.clear();
+  CHECK_FALSE(t.is_locked(3005, t0));
+  CHECK(t.try_lock(3005, t0, 10s, false));
+  CHECK(t.is_locked(3005, t0));
+}

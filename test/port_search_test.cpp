@@ -224,3 +224,17 @@ TEST_CASE("an OS pick already taken is not acceptable again (a zero hold locks n
   CHECK_FALSE(s.acceptable(45000));
   CHECK(s.acceptable(45001));
 }
+
+TEST_CASE("many ports tried: none is acceptable twice, past the first few kept inline") {
+  // The first tries are kept in a small array, the rest in a bitset: the
+  // switch from one to the other must forget nothing.
+  port_search s({}, {}, fallback::os_then_sweep, 0);
+  for (std::uint16_t p = 40000; p < 40040; ++p) {
+    REQUIRE(s.next().kind == kind::pick);
+    REQUIRE(s.acceptable(p));
+    s.on_result(p, outcome::taken);
+  }
+  for (std::uint16_t p = 40000; p < 40040; ++p) CHECK_FALSE(s.acceptable(p));
+  CHECK(s.acceptable(40040));
+  CHECK(s.acceptable(39999));
+}

@@ -3,6 +3,7 @@
 // without sleeping. Not thread-safe: the registry touches it on its strand only.
 #pragma once
 
+#include <bitset>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -68,7 +69,7 @@ class lock_table {
         ++it;
       } else {
         f(it->first, it->second);
-        it = locks_.erase(it);
+        it = erase(it);
       }
     }
   }
@@ -76,7 +77,10 @@ class lock_table {
   /// Ends the lock on `port`, if any and not pending.
   void release(std::uint16_t port) { (void)take(port); }
   /// Ends every lock, pending ones included.
-  void clear() { locks_.clear(); }
+  void clear() {
+    locks_.clear();
+    present_.reset();
+  }
 
   /// Forgets the locks whose hold has ended by `now`. Returns the earliest end
   /// of a hold still pending (reserved locks have none), to arm a timer for.
@@ -97,7 +101,20 @@ class lock_table {
   std::size_t size() const noexcept { return locks_.size(); }
 
  private:
-  std::unordered_map<std::uint16_t, entry> locks_;
+  using map = std::unordered_map<std::uint16_t, entry>;
+  map::iterator erase(map::iterator it) {
+    present_.reset(it->first);
+    return locks_.erase(it);
+  }
+  void put(std::uint16_t port, const entry& e) {
+    locks_.insert_or_assign(port, e);
+    present_.set(port);
+  }
+
+  map locks_;
+  // Which ports have an entry: most lookups are of a port without one (an OS
+  // pick, a sweep), answered by one bit instead of a hash and a node.
+  std::bitset<65536> present_;
 };
 
 }  // namespace portprobe::detail

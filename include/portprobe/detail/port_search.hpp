@@ -4,7 +4,9 @@
 // lib/, tested without sockets.
 #pragma once
 
+#include <array>
 #include <bitset>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -71,13 +73,18 @@ class port_search {
  private:
   enum class phase { preferred, pick, sweep, done };
   bool excluded(std::uint16_t port) const noexcept { return exclude_ && exclude_->test(port); }
-  bool tried(std::uint16_t port) const noexcept { return tried_ && tried_->test(port); }
+  bool tried(std::uint16_t port) const noexcept;
   void mark_tried(std::uint16_t port);
   void after_preferred();
 
   port_list preferred_;
   port_list::iterator next_preferred_;
   std::unique_ptr<std::bitset<65536>> exclude_;
+  // The ports tried: the first few in a small array (a search usually tries
+  // one or two: no 8 KiB bitset to allocate and clear per call), then a bitset.
+  static constexpr std::size_t few_tried = 16;
+  std::array<std::uint16_t, few_tried> first_tried_{};
+  std::size_t tried_count_ = 0;
   std::unique_ptr<std::bitset<65536>> tried_;
   fallback_kind fallback_;
   phase phase_ = phase::preferred;
