@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include <portprobe/status.hpp>
+#include <portprobe/status_types.hpp>
 
 namespace portprobe::detail {
 

@@ -1,6 +1,6 @@
 #include <portprobe/detail/window.hpp>
 
-#include <portprobe/status.hpp>
+#include <portprobe/status_types.hpp>
 
 #include <doctest/doctest.h>
 

@@ -1,47 +1,16 @@
 // portprobe/status.hpp: the status of a TCP port (npm portscanner, with nmap's three states).
 #pragma once
 
-#include <chrono>
-#include <cstddef>
 #include <cstdint>
-#include <string>
-#include <string_view>
 #include <system_error>
 
 #include <asio/async_result.hpp>
 
 #include <portprobe/detail/async.hpp>
 #include <portprobe/error.hpp>
+#include <portprobe/status_types.hpp>
 
 namespace portprobe {
-
-/// nmap's port states, as a TCP connect probe sees them.
-enum class port_status {
-  open,      ///< something accepted the connection (the port is in use)
-  closed,    ///< the connection was refused (nothing listens)
-  filtered,  ///< no answer within the timeout, or the host/network was unreachable
-};
-
-/// "open", "closed" or "filtered".
-std::string_view to_string(port_status status) noexcept;
-
-/// One port's status (what async_scan() reports).
-struct port_report {
-  std::uint16_t port;
-  port_status status;
-  friend bool operator==(const port_report&, const port_report&) = default;
-};
-
-/// How the status operations probe. A plain value; copied at initiation.
-struct check_options {
-  /// An IPv4/IPv6 address, or a host name (resolved once per operation, to all
-  /// its addresses, IPv4 and IPv6).
-  std::string host = "127.0.0.1";
-  /// Per probe (per port and address). Must be positive.
-  std::chrono::milliseconds timeout{400};
-  /// Probes in flight at once for find and scan; 0 = a sensible default (256).
-  std::size_t concurrency = 0;
-};
 
 /// Asynchronously probes `port` on `options.host` with a TCP connect.
 ///

@@ -1,24 +1,13 @@
 // portprobe/wait.hpp: wait until a port is open (a server came up) or closed (it went away).
 #pragma once
 
-#include <chrono>
 #include <cstdint>
-#include <string>
 #include <system_error>
 
 #include <portprobe/status.hpp>
+#include <portprobe/status_types.hpp>
 
 namespace portprobe {
-
-/// How async_wait_for_status() waits. A plain value; copied at initiation.
-struct wait_options {
-  /// An IPv4/IPv6 address or a host name.
-  std::string host = "127.0.0.1";
-  /// Overall: past it the operation fails with asio::error::timed_out.
-  std::chrono::milliseconds timeout = std::chrono::seconds(10);
-  /// Between the end of one probe and the start of the next.
-  std::chrono::milliseconds interval{50};
-};
 
 /// Asynchronously waits until `port` on `options.host` has status `wanted`:
 /// `open` (a server came up) or `closed` (it went away; a filtered port is not

@@ -1,7 +1,7 @@
 // portprobe/impl/find.hpp: definitions of portprobe/find.hpp's templates.
 #pragma once
 
-#include <portprobe/detail/status_op.hpp>
+#include <portprobe/impl/status.hpp>
 
 namespace portprobe {
 

@@ -1,7 +1,7 @@
 // portprobe/impl/scan.hpp: definitions of portprobe/scan.hpp's templates.
 #pragma once
 
-#include <portprobe/detail/status_op.hpp>
+#include <portprobe/impl/status.hpp>
 
 namespace portprobe {
 

@@ -1,16 +1,11 @@
-// portprobe/detail/status_op.hpp: the composed operation behind
-// async_check_status(), async_find_port_in_use(), async_find_port_not_in_use()
-// and async_scan().
-//
-// One composed operation drives a window of connect probes (children). Its
-// state lives in an engine shared with the children's handlers; everything the
-// engine touches runs on a strand over the caller's executor, so that an
-// io_context run by several threads is safe. The order of probes and the
-// moment the answer is known come from detail::ordered_window (plain code);
-// the engine only does the I/O it asks for. The operation completes after every
-// child has settled and closed its socket, by posting to the handler's
-// associated executor.
-#pragma once
+// lib/status_engine.cpp: the engine of the status operations (check, find,
+// scan), compiled once. One engine drives a window of connect probes
+// (children); everything it touches runs on a strand over the caller's I/O
+// executor, so that an io_context run by several threads is safe. The order of
+// probes and the moment the answer is known come from detail::ordered_window
+// (plain code); the engine only does the I/O it asks for, and calls its
+// completion after every child has settled and closed its socket.
+#include <portprobe/detail/status_engine.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -18,65 +13,52 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
 
-#include <asio/basic_waitable_timer.hpp>
-#include <asio/cancellation_state.hpp>
-#include <asio/compose.hpp>
 #include <asio/dispatch.hpp>
 #include <asio/error.hpp>
-#include <asio/ip/basic_resolver.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
 #include <portprobe/detail/connect.hpp>
 #include <portprobe/detail/probe.hpp>
-#include <portprobe/detail/window.hpp>
-#include <portprobe/ports.hpp>
 #include <portprobe/status.hpp>
 
 namespace portprobe::detail {
 
+namespace {
+
 /// Probes in flight when check_options::concurrency is 0.
-inline constexpr std::size_t default_concurrency = 256;
+constexpr std::size_t default_concurrency = 256;
 
 /// A probe's timeout is at most this (a day): longer ones would overflow the
 /// timer's clock, and mean "no answer" just the same.
-inline constexpr std::chrono::milliseconds max_probe_timeout = std::chrono::hours(24);
+constexpr std::chrono::milliseconds max_probe_timeout = std::chrono::hours(24);
 
 /// An OS error as Asio reports it, in std::system_category(): equal to the
 /// std::errc conditions (EMFILE == std::errc::too_many_files_open), as every OS
-/// error portprobe passes on (compiled).
-std::error_code os_error(const std::error_code& ec) noexcept;
+/// error portprobe passes on.
+std::error_code os_error(const std::error_code& ec) noexcept {
+  if (ec.category() == asio::error::get_system_category()) {
+    return {ec.value(), std::system_category()};
+  }
+  return ec;
+}
 
-/// The options checked, or the error they deserve (compiled).
-std::error_code validate(const check_options& options) noexcept;
-
-/// What the engine hands back to the composed operation.
-struct status_result {
-  std::error_code ec;
-  bool aborted = false;  // ended by the caller's cancellation
-  ordered_window::goal goal = ordered_window::goal::all;
-  std::vector<std::uint16_t> ports;
-  std::optional<std::size_t> answer;
-  std::vector<port_status> statuses;
-};
-
-template <typename Executor, typename Done>
-class status_engine : public std::enable_shared_from_this<status_engine<Executor, Done>> {
+class status_engine : public std::enable_shared_from_this<status_engine> {
  public:
-  using strand_type = asio::strand<Executor>;
-  using socket_type = asio::basic_stream_socket<asio::ip::tcp, strand_type>;
-  using timer_type = asio::basic_waitable_timer<std::chrono::steady_clock,
-                                                asio::wait_traits<std::chrono::steady_clock>,
-                                                strand_type>;
-  using resolver_type = asio::ip::basic_resolver<asio::ip::tcp, strand_type>;
+  using strand_type = asio::strand<asio::any_io_executor>;
+  using socket_type = asio::ip::tcp::socket;
+  using timer_type = asio::steady_timer;
+  using resolver_type = asio::ip::tcp::resolver;
 
-  status_engine(const Executor& ex, std::shared_ptr<status_result> result,
-                const check_options& options, Done done)
+  status_engine(const asio::any_io_executor& ex, std::shared_ptr<status_result> result,
+                const check_options& options, one_shot done)
       : strand_(asio::make_strand(ex)),
         result_(std::move(result)),
         host_(options.host),
@@ -88,14 +70,14 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
   /// Starts; `slot` is the operation's cancellation slot.
   void start(asio::cancellation_slot slot, std::error_code invalid) {
     if (slot.is_connected()) {
-      std::weak_ptr<status_engine> weak = this->shared_from_this();
+      std::weak_ptr<status_engine> weak = shared_from_this();
       slot.assign([weak, strand = strand_](asio::cancellation_type) {
         asio::dispatch(strand, [weak] {
           if (auto self = weak.lock()) self->cancel();
         });
       });
     }
-    asio::dispatch(strand_, [self = this->shared_from_this(), invalid] { self->begin(invalid); });
+    asio::dispatch(strand_, [self = shared_from_this(), invalid] { self->begin(invalid); });
   }
 
  private:
@@ -135,7 +117,7 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
     ++live_;
     resolver_->async_resolve(
         host_, "",
-        [self = this->shared_from_this()](const std::error_code& e,
+        [self = shared_from_this()](const std::error_code& e,
                                           const asio::ip::tcp::resolver::results_type& results) {
           --self->live_;
           self->resolved(e, results);
@@ -171,7 +153,7 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
         if (record(*index, r.status)) return;
         if (--budget == 0) {
           ++live_;
-          asio::post(strand_, [self = this->shared_from_this()] {
+          asio::post(strand_, [self = shared_from_this()] {
             --self->live_;
             self->launch();
           });
@@ -232,12 +214,12 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
     c->pending = 2;
     live_ += 2;
     c->socket.async_wait(asio::socket_base::wait_write,
-                         [self = this->shared_from_this(), c](std::error_code) {
+                         [self = shared_from_this(), c](std::error_code) {
                            c->timer.cancel();
                            self->step(c);
                          });
     c->timer.expires_after(timeout_);
-    c->timer.async_wait([self = this->shared_from_this(), c](std::error_code e) {
+    c->timer.async_wait([self = shared_from_this(), c](std::error_code e) {
       if (!e) {
         c->timed_out = true;
         c->socket.cancel();
@@ -371,7 +353,7 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
   std::string host_;
   std::chrono::milliseconds timeout_;
   ordered_window window_;
-  Done done_;
+  one_shot done_;
   std::optional<resolver_type> resolver_;
   std::vector<asio::ip::address> addresses_;
   std::vector<std::unique_ptr<child>> children_;
@@ -382,75 +364,18 @@ class status_engine : public std::enable_shared_from_this<status_engine<Executor
   bool completed_ = false;
 };
 
-/// Posts the composed operation back to its handler's executor when done.
-template <typename Self>
-struct post_self {
-  Self self;
-  void operator()() { asio::post(std::move(self)); }
-};
+}  // namespace
 
-/// The composed operation's own state: what it asked for, and the result box.
-/// Mode: check (void(ec, port_status)), find (void(ec, optional<uint16_t>)),
-/// scan (void(ec, vector<port_report>)).
-enum class status_mode { check, find, scan };
+std::error_code validate(const check_options& options) noexcept {
+  if (options.timeout <= std::chrono::milliseconds::zero()) return asio::error::invalid_argument;
+  return {};
+}
 
-template <status_mode Mode, typename Executor>
-struct status_op {
-  Executor ex;
-  std::shared_ptr<status_result> result;
-  check_options options;
-  std::error_code invalid;
-  bool started = false;
-
-  template <typename Self>
-  void operator()(Self& self) {
-    if (!started) {
-      started = true;
-      self.reset_cancellation_state(asio::enable_total_cancellation());
-      // Take what is needed before `self` (and these members with it) moves.
-      const asio::cancellation_slot slot = self.get_cancellation_state().slot();
-      const Executor io_ex = ex;
-      const std::shared_ptr<status_result> box = result;
-      const check_options opts = options;
-      const std::error_code bad = invalid;
-      auto engine = std::make_shared<status_engine<Executor, post_self<Self>>>(
-          io_ex, box, opts, post_self<Self>{std::move(self)});
-      engine->start(slot, bad);
-      return;
-    }
-    // Back on the handler's executor, every probe settled.
-    status_result& r = *result;
-    if (r.aborted) r.ec = asio::error::operation_aborted;
-    if constexpr (Mode == status_mode::check) {
-      self.complete(r.ec, r.ec || r.statuses.empty() ? port_status::filtered : r.statuses[0]);
-    } else if constexpr (Mode == status_mode::find) {
-      std::optional<std::uint16_t> port;
-      if (!r.ec && r.answer) port = r.ports[*r.answer];
-      self.complete(r.ec, port);
-    } else {
-      std::vector<port_report> reports;
-      if (!r.ec) {
-        reports.reserve(r.ports.size());
-        for (std::size_t i = 0; i < r.ports.size(); ++i) {
-          reports.push_back({r.ports[i], r.statuses[i]});
-        }
-      }
-      self.complete(r.ec, std::move(reports));
-    }
-  }
-};
-
-/// Starts a status operation over `ports`.
-template <status_mode Mode, typename Signature, typename Executor, typename CompletionToken>
-auto start_status_op(const Executor& ex, std::vector<std::uint16_t> ports,
-                     ordered_window::goal goal, const check_options& options,
-                     std::error_code invalid, CompletionToken&& token) {
-  auto result = std::make_shared<status_result>();
-  result->goal = goal;
-  result->ports = std::move(ports);
-  if (!invalid) invalid = validate(options);
-  return asio::async_compose<CompletionToken, Signature>(
-      status_op<Mode, Executor>{ex, std::move(result), options, invalid}, token, ex);
+void start_status_engine(const asio::any_io_executor& ex, std::shared_ptr<status_result> result,
+                         const check_options& options, std::error_code invalid,
+                         asio::cancellation_slot slot, one_shot done) {
+  std::make_shared<status_engine>(ex, std::move(result), options, std::move(done))
+      ->start(slot, invalid);
 }
 
 }  // namespace portprobe::detail
