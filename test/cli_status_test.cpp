@@ -43,7 +43,7 @@ using test::run_cli;
 using test::str;
 
 /// A closed port: the OS chose it, and nothing listens there any more.
-std::string closed_port() { return str(test::os_port()); }
+std::string closed_port_text() { return str(test::os_port()); }
 
 /// A port that answers nothing: a listener on 127.0.0.1 with backlog 0 whose
 /// accept queue clients fill, never accepted. Linux then drops every further
@@ -82,7 +82,6 @@ silent_port make_silent_port(asio::io_context& io) {
   return s;
 }
 
-bool have_ipv6_loopback() { return test::can_listen("::1", 0); }
 
 /// Requires a normal exit with `status`, nothing on stdout and a message on stderr.
 void require_failure(const cli_result& r, int status) {
@@ -140,7 +139,7 @@ TEST_CASE("cli check: open, closed and filtered, with their exit statuses") {
   const silent_port silent = make_silent_port(io);
 
   require_output(run_cli({"check", str(port_of(listener))}), 0, "open\n");
-  require_output(run_cli({"check", closed_port()}), 1, "closed\n");
+  require_output(run_cli({"check", closed_port_text()}), 1, "closed\n");
 
   const cli_result filtered = run_cli({"check", silent.port(), "--timeout", "200"});
   require_output(filtered, 1, "filtered\n");
@@ -152,7 +151,7 @@ TEST_CASE("cli check: open, closed and filtered, with their exit statuses") {
 TEST_CASE("cli check: --host ::1 and --host localhost") {
   asio::io_context io;
   SUBCASE("::1") {
-    if (!have_ipv6_loopback()) {
+    if (!test::have_ipv6_loopback()) {
       MESSAGE("no IPv6 loopback on this machine: skipped");
       return;
     }
@@ -166,9 +165,9 @@ TEST_CASE("cli check: --host ::1 and --host localhost") {
   }
   SUBCASE("localhost") {
     // Listening on :: (both families) whatever localhost resolves to here.
-    auto listener = test::listen_on(io, have_ipv6_loopback() ? "::" : "127.0.0.1");
+    auto listener = test::listen_on(io, test::have_ipv6_loopback() ? "::" : "127.0.0.1");
     require_output(run_cli({"check", str(port_of(listener)), "--host", "localhost"}), 0, "open\n");
-    require_output(run_cli({"check", closed_port(), "--host", "localhost"}), 1, "closed\n");
+    require_output(run_cli({"check", closed_port_text(), "--host", "localhost"}), 1, "closed\n");
   }
 }
 
@@ -182,8 +181,8 @@ TEST_CASE("cli find --in-use: the first open port in list order") {
   // `high` is the larger port number of the two, `low` the smaller.
   const std::uint16_t high = std::max(port_of(a), port_of(b));
   const std::uint16_t low = std::min(port_of(a), port_of(b));
-  const std::string c1 = closed_port();
-  const std::string c2 = closed_port();
+  const std::string c1 = closed_port_text();
+  const std::string c2 = closed_port_text();
 
   // Only the last port of the list is open: it is the one printed.
   require_output(run_cli({"find", "--in-use", c1 + "," + c2 + "," + str(low)}), 0, str(low) + "\n");
@@ -210,7 +209,7 @@ TEST_CASE("cli find --free: the first closed port in list order") {
   auto listener = test::listen_on(io, "127.0.0.1");
   const silent_port silent = make_silent_port(io);
   const std::string open = str(port_of(listener));
-  const std::string closed = closed_port();
+  const std::string closed = closed_port_text();
   require_output(run_cli({"find", "--free", open + "," + closed}), 0, closed + "\n");
   // A filtered port is not known to be free: skipped as well.
   require_output(run_cli({"find", "--free", silent.port(), open, closed, "--timeout", "200"}), 0,
@@ -222,9 +221,9 @@ TEST_CASE("cli find: no such port exits 1 with a message, printing nothing") {
   auto listener = test::listen_on(io, "127.0.0.1");
   const silent_port silent = make_silent_port(io);
   const std::string open = str(port_of(listener));
-  require_failure(run_cli({"find", "--in-use", closed_port()}), 1);
+  require_failure(run_cli({"find", "--in-use", closed_port_text()}), 1);
   require_failure(
-      run_cli({"find", "--in-use", closed_port() + "," + silent.port(), "--timeout", "200"}), 1);
+      run_cli({"find", "--in-use", closed_port_text() + "," + silent.port(), "--timeout", "200"}), 1);
   require_failure(run_cli({"find", "--free", open}), 1);
   require_failure(run_cli({"find", "--free", open + "," + silent.port(), "--timeout", "200"}), 1);
 }
@@ -237,7 +236,7 @@ TEST_CASE("cli scan: a table of the ports that are not closed, all of them with 
   auto listener = test::listen_on(io, "127.0.0.1");
   const silent_port silent = make_silent_port(io);
   const std::string open = str(port_of(listener));
-  const std::string closed = closed_port();
+  const std::string closed = closed_port_text();
   const std::string filtered = silent.port();
   const std::string list = filtered + "," + closed + "," + open;
 
@@ -291,7 +290,7 @@ TEST_CASE("cli scan --json: every port with its status") {
   auto listener = test::listen_on(io, "127.0.0.1");
   const silent_port silent = make_silent_port(io);
   const std::string open = str(port_of(listener));
-  const std::string closed = closed_port();
+  const std::string closed = closed_port_text();
   const cli_result r =
       run_cli({"scan", "--json", closed + "," + silent.port() + "," + open, "--timeout", "200"});
   INFO(r.describe());
@@ -312,8 +311,8 @@ TEST_CASE("cli scan --json: every port with its status") {
 }
 
 TEST_CASE("cli scan: every port closed is still a complete scan (exit 0)") {
-  const std::string a = closed_port();
-  const std::string b = closed_port();
+  const std::string a = closed_port_text();
+  const std::string b = closed_port_text();
   const cli_result r = run_cli({"scan", a + "," + b});
   INFO(r.describe());
   REQUIRE(r.exited);
@@ -336,7 +335,7 @@ TEST_CASE("cli scan: a list longer than one chunk keeps its order") {
   // over -- only ports of this test, yet past a chunk's end.
   asio::io_context io;
   const silent_port silent = make_silent_port(io);
-  const std::string closed = closed_port();
+  const std::string closed = closed_port_text();
   std::string list;
   std::vector<std::string> expected;
   for (int i = 0; i < 600; ++i) {
@@ -360,7 +359,7 @@ TEST_CASE("cli scan: --concurrency 1 gives the same answer") {
   asio::io_context io;
   auto listener = test::listen_on(io, "127.0.0.1");
   const std::string open = str(port_of(listener));
-  const std::string closed = closed_port();
+  const std::string closed = closed_port_text();
   const cli_result r = run_cli({"scan", closed + "," + open, "--concurrency", "1", "--verbose"});
   INFO(r.describe());
   REQUIRE(r.exited);
@@ -394,7 +393,7 @@ TEST_CASE("cli scan: a progress bar on stderr only when it is a terminal and the
   CHECK(piped.err.empty());
 
   // A quick scan on a terminal: none either.
-  const cli_result quick = run_cli({"scan", closed_port()}, 30s, test::stderr_to::terminal);
+  const cli_result quick = run_cli({"scan", closed_port_text()}, 30s, test::stderr_to::terminal);
   INFO(quick.describe());
   CHECK(quick.status == 0);
   CHECK(quick.err.empty());
@@ -411,7 +410,7 @@ TEST_CASE("cli wait: a port already open, or already free, returns 0 at once") {
   require_output(open, 0, "");
   CHECK(open.elapsed < 10s);
 
-  const cli_result free = run_cli({"wait", "--free", closed_port(), "--timeout", "20000"});
+  const cli_result free = run_cli({"wait", "--free", closed_port_text(), "--timeout", "20000"});
   require_output(free, 0, "");
   CHECK(free.elapsed < 10s);
 }
@@ -420,7 +419,7 @@ TEST_CASE("cli wait: past --timeout exits 1 with a message") {
   asio::io_context io;
   auto listener = test::listen_on(io, "127.0.0.1");
   const silent_port silent = make_silent_port(io);
-  const std::string closed = closed_port();
+  const std::string closed = closed_port_text();
 
   const cli_result r = run_cli({"wait", closed, "--timeout", "300"});
   require_failure(r, 1);
@@ -458,7 +457,7 @@ TEST_CASE("cli who: the listener this test holds, with this process's pid") {
 }
 
 TEST_CASE("cli who: a port nobody holds exits 1") {
-  require_failure(run_cli({"who", closed_port()}), 1);
+  require_failure(run_cli({"who", closed_port_text()}), 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -469,7 +468,7 @@ TEST_CASE("cli: bad values exit 2 with a message naming them, never a crash") {
     std::vector<std::string> args;
     std::string named;  // what stderr must mention
   };
-  const std::string p = closed_port();  // probed by none of these
+  const std::string p = closed_port_text();  // probed by none of these
   const std::string no_host = "no-such-host.invalid";
   const std::vector<bad_case> cases = {
       {{"check", "0"}, "0"},

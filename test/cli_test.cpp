@@ -110,7 +110,6 @@ std::vector<std::uint16_t> os_ports(std::size_t n) {
 }
 
 /// Whether this machine has IPv6 loopback.
-bool have_ipv6_loopback() { return test::can_listen("::1", 0); }
 
 /// Listeners on 127.0.0.1 at P and P+1, where P..P+3 were all free (test::free_run),
 /// so that P+2 and P+3 are free ports right after them. Bounded retries.
@@ -361,7 +360,7 @@ TEST_CASE("cli get: --host 127.0.0.1 checks that address") {
 }
 
 TEST_CASE("cli get: --host ::1 checks that address") {
-  if (!have_ipv6_loopback()) {
+  if (!test::have_ipv6_loopback()) {
     MESSAGE("no IPv6 loopback on this machine: skipped");
     return;
   }
@@ -379,7 +378,7 @@ TEST_CASE("cli get: --host ::1 checks that address") {
 }
 
 TEST_CASE("cli get: --host limits the check to that one address") {
-  if (!have_ipv6_loopback()) {
+  if (!test::have_ipv6_loopback()) {
     MESSAGE("no IPv6 loopback on this machine: skipped");
     return;
   }
@@ -424,7 +423,7 @@ TEST_CASE("cli get: a link-local --host without a scope is bad usage naming it")
   // fe80::1 with no %interface: the OS refuses to bind it (EINVAL, or
   // EADDRNOTAVAIL). Like any --host that cannot be bound, that is the user's
   // value at fault: exit 2, and the message names it.
-  if (!have_ipv6_loopback()) {
+  if (!test::have_ipv6_loopback()) {
     MESSAGE("no IPv6 on this machine: skipped");
     return;
   }

@@ -40,11 +40,6 @@ std::pair<std::error_code, found_type> find(test::io_fixture& fx, which w,
   return {ec, found};
 }
 
-std::uint16_t closed_port() {
-  asio::io_context io;
-  return test::listen_on(io, "127.0.0.1").local_endpoint().port();
-}
-
 }  // namespace
 
 TEST_CASE_FIXTURE(test::io_fixture, "in use: the first open port in list order, not the first to answer") {
@@ -53,8 +48,8 @@ TEST_CASE_FIXTURE(test::io_fixture, "in use: the first open port in list order, 
   auto b = test::listen_on(io, "127.0.0.1");
   const std::uint16_t pa = a.local_endpoint().port();
   const std::uint16_t pb = b.local_endpoint().port();
-  const std::uint16_t c1 = closed_port();
-  const std::uint16_t c2 = closed_port();
+  const std::uint16_t c1 = test::closed_port();
+  const std::uint16_t c2 = test::closed_port();
   CHECK(find(*this, which::in_use, {c1, std::max(pa, pb), c2, std::min(pa, pb)}).second ==
         std::max(pa, pb));
   CHECK(find(*this, which::in_use, {c1, c2, pa}).second == pa);
@@ -63,13 +58,13 @@ TEST_CASE_FIXTURE(test::io_fixture, "in use: the first open port in list order, 
 TEST_CASE_FIXTURE(test::io_fixture, "not in use: the first closed port in list order") {
   auto a = test::listen_on(io, "127.0.0.1");
   const std::uint16_t open = a.local_endpoint().port();
-  const std::uint16_t c = closed_port();
+  const std::uint16_t c = test::closed_port();
   CHECK(find(*this, which::not_in_use, {open, c}).second == c);
   CHECK(find(*this, which::not_in_use, {open}).second == std::nullopt);
 }
 
 TEST_CASE_FIXTURE(test::io_fixture, "nothing found, or an empty list: std::nullopt, no error") {
-  const auto [ec, found] = find(*this, which::in_use, {closed_port(), closed_port()});
+  const auto [ec, found] = find(*this, which::in_use, {test::closed_port(), test::closed_port()});
   CHECK_FALSE(ec);
   CHECK(found == std::nullopt);
   CHECK(find(*this, which::in_use, {}) == std::pair{std::error_code(), found_type()});
@@ -111,7 +106,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "a port_range, a concurrency of 1, duplicate
   const std::uint16_t open = server.local_endpoint().port();
   pp::check_options options;
   options.concurrency = 1;
-  const std::uint16_t c = closed_port();
+  const std::uint16_t c = test::closed_port();
   CHECK(find(*this, which::in_use, {c, c, open, open}, options).second == open);
   // A range of ports this test took from the OS; the last one listens.
   const std::uint16_t start = test::free_run(4);
@@ -122,7 +117,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "a port_range, a concurrency of 1, duplicate
 
 TEST_CASE_FIXTURE(test::io_fixture, "every completion token, and cancellation") {
   auto server = test::listen_on(io, "127.0.0.1");
-  const pp::port_list ports{closed_port(), server.local_endpoint().port()};
+  const pp::port_list ports{test::closed_port(), server.local_endpoint().port()};
   auto f = pp::async_find_port_in_use(io, ports, asio::use_future);
   run();
   CHECK(f.get() == server.local_endpoint().port());

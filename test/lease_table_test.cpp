@@ -26,7 +26,7 @@ namespace word = pp::detail::lease_word;
 
 namespace {
 
-constexpr std::uint64_t t0 = 1'000'000;  // ms of CLOCK_BOOTTIME
+constexpr std::uint64_t boot0 = 1'000'000;  // ms of CLOCK_BOOTTIME
 
 struct words {
   std::vector<std::uint64_t> memory = std::vector<std::uint64_t>(lease_slots::count, 0);
@@ -57,7 +57,7 @@ std::vector<char> read_all(const fs::path& p) {
 
 struct fake_clock final : pp::detail::lock_clock {
   pp::detail::lock_table::time_point steady = pp::detail::lock_table::time_point{} + 1000h;
-  std::uint64_t boot = t0;
+  std::uint64_t boot = boot0;
   pp::detail::lock_table::time_point steady_now() const override { return steady; }
   std::uint64_t boot_ms() const override { return boot; }
   void advance(std::chrono::milliseconds d) {
@@ -72,16 +72,16 @@ struct fake_clock final : pp::detail::lock_clock {
 // Slot words.
 
 TEST_CASE("a word packs expiry and tag; huge holds saturate; held only before expiry") {
-  const std::uint64_t w = word::make(t0 + 15000, word::make_tag(4242, false));
-  CHECK(word::expiry(w) == t0 + 15000);
+  const std::uint64_t w = word::make(boot0 + 15000, word::make_tag(4242, false));
+  CHECK(word::expiry(w) == boot0 + 15000);
   CHECK((word::tag(w) & word::pid_mask) == 4242);
   CHECK((word::tag(w) & word::reserved_bit) == 0);
-  CHECK(word::held(w, t0 + 14999));
-  CHECK_FALSE(word::held(w, t0 + 15000));
+  CHECK(word::held(w, boot0 + 14999));
+  CHECK_FALSE(word::held(w, boot0 + 15000));
   CHECK_FALSE(word::held(0, 0));
-  CHECK((word::tag(word::make(t0, word::make_tag(7, true))) & word::reserved_bit) != 0);
+  CHECK((word::tag(word::make(boot0, word::make_tag(7, true))) & word::reserved_bit) != 0);
   // Years of hold, or milliseconds::max(), saturate instead of wrapping round.
-  CHECK(word::deadline(t0, ~std::uint64_t{0}) == word::max_expiry);
+  CHECK(word::deadline(boot0, ~std::uint64_t{0}) == word::max_expiry);
   CHECK(word::expiry(word::make(~std::uint64_t{0}, 1)) == word::max_expiry);
   CHECK(word::held(word::make(word::max_expiry, 1), 1'000'000'000'000ULL));  // 31 years of uptime
   // The largest Linux pid (2^22 - 1) keeps its value and no reserved bit.
@@ -91,42 +91,42 @@ TEST_CASE("a word packs expiry and tag; huge holds saturate; held only before ex
 
 TEST_CASE("claim takes a free or expired slot, never a held one") {
   words w;
-  const auto a = w.slots.claim(3000, t0, 15000, 1);
+  const auto a = w.slots.claim(3000, boot0, 15000, 1);
   REQUIRE(a);
   CHECK(w.slots.load(3000) == *a);
-  CHECK_FALSE(w.slots.claim(3000, t0 + 14999, 15000, 2));  // held by tag 1
+  CHECK_FALSE(w.slots.claim(3000, boot0 + 14999, 15000, 2));  // held by tag 1
   CHECK(w.slots.load(3000) == *a);                          // unchanged by the failed claim
-  const auto b = w.slots.claim(3000, t0 + 15000, 1000, 2);  // expired: taken over
+  const auto b = w.slots.claim(3000, boot0 + 15000, 1000, 2);  // expired: taken over
   REQUIRE(b);
   CHECK(word::tag(*b) == 2);
 }
 
 TEST_CASE("release and renew swap only our own word") {
   words w;
-  const auto ours = w.slots.claim(4000, t0, 1000, 1);
+  const auto ours = w.slots.claim(4000, boot0, 1000, 1);
   REQUIRE(ours);
   // It lapsed and another process took it: our late release leaves theirs alone.
-  const auto theirs = w.slots.claim(4000, t0 + 1000, 1000, 2);
+  const auto theirs = w.slots.claim(4000, boot0 + 1000, 1000, 2);
   REQUIRE(theirs);
   CHECK_FALSE(w.slots.release(4000, *ours));
-  CHECK_FALSE(w.slots.renew(4000, *ours, word::make(t0 + 99999, 1)));
+  CHECK_FALSE(w.slots.renew(4000, *ours, word::make(boot0 + 99999, 1)));
   CHECK(w.slots.load(4000) == *theirs);
   CHECK(w.slots.release(4000, *theirs));
   CHECK(w.slots.load(4000) == 0);
   // A renewal from our word extends it.
-  const auto r = w.slots.claim(4001, t0, 30000, word::make_tag(9, true));
+  const auto r = w.slots.claim(4001, boot0, 30000, word::make_tag(9, true));
   REQUIRE(r);
-  const std::uint64_t renewed = word::make(t0 + 40000, word::tag(*r));
+  const std::uint64_t renewed = word::make(boot0 + 40000, word::tag(*r));
   CHECK(w.slots.renew(4001, *r, renewed));
-  CHECK(word::held(w.slots.load(4001), t0 + 39999));
+  CHECK(word::held(w.slots.load(4001), boot0 + 39999));
 }
 
 TEST_CASE("held_leases lists the live leases with pid, time left and the reserved bit") {
   words w;
-  REQUIRE(w.slots.claim(5000, t0, 2000, word::make_tag(111, false)));
-  REQUIRE(w.slots.claim(5001, t0, 30000, word::make_tag(222, true)));
-  REQUIRE(w.slots.claim(5002, t0 - 5000, 1000, word::make_tag(333, false)));  // expired
-  const auto leases = pp::detail::held_leases(w.slots, t0 + 500);
+  REQUIRE(w.slots.claim(5000, boot0, 2000, word::make_tag(111, false)));
+  REQUIRE(w.slots.claim(5001, boot0, 30000, word::make_tag(222, true)));
+  REQUIRE(w.slots.claim(5002, boot0 - 5000, 1000, word::make_tag(333, false)));  // expired
+  const auto leases = pp::detail::held_leases(w.slots, boot0 + 500);
   REQUIRE(leases.size() == 2);
   CHECK(leases[0].port == 5000);
   CHECK(leases[0].pid == 111);
@@ -156,10 +156,10 @@ TEST_CASE("a missing table is created 0600, full size, and opened again by the n
   // A second mapping sees the first one's claims.
   auto u = pp::detail::lease_table_file::open(dir.where(), why);
   REQUIRE_MESSAGE(u, why);
-  const auto w = t->slots().claim(6000, t0, 1000, 5);
+  const auto w = t->slots().claim(6000, boot0, 1000, 5);
   REQUIRE(w);
   CHECK(u->slots().load(6000) == *w);
-  CHECK_FALSE(u->slots().claim(6000, t0, 1000, 6));
+  CHECK_FALSE(u->slots().claim(6000, boot0, 1000, 6));
   CHECK(fs::directory_iterator(dir.path) != fs::directory_iterator());  // the one file
   CHECK(std::distance(fs::directory_iterator(dir.path), fs::directory_iterator()) == 1);
 }

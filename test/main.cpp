@@ -6,6 +6,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
 
+#include "netns/namespace.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <string>
@@ -15,6 +17,9 @@ int main(int argc, char** argv) {
   std::string dir = (std::filesystem::temp_directory_path() / "portprobe-test-XXXXXX").string();
   if (::mkdtemp(dir.data()) == nullptr) return 2;
   ::setenv("PORTPROBE_LOCK_DIR", dir.c_str(), 1);
+  // Under test/netns/run.sh: whether the namespace is a fresh one of this
+  // program's own is seen before any test has opened a socket.
+  if (std::getenv("PORTPROBE_OUTER_NETNS") != nullptr) (void)test::isolated_network();
   doctest::Context context(argc, argv);
   const int status = context.run();
   std::error_code ec;

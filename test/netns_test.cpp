@@ -22,8 +22,6 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-using test::bring_loopback_up;
-using test::fresh_namespace;
 
 // Puts `text` over `target` for this mount namespace only.
 void overlay(const char* target, const std::string& text, const std::string& temp) {
@@ -36,9 +34,8 @@ struct isolated {
   isolated() {
     // Both namespaces or nothing: a mount made in the runner's mount namespace
     // would replace this machine's /etc/hosts and /etc/resolv.conf.
-    isolated_ = fresh_namespace() && test::private_mount_namespace();
+    isolated_ = test::isolated_network() && test::private_mount_namespace();
     if (!isolated_) return;
-    bring_loopback_up();
     if (::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
       isolated_ = false;
       return;

@@ -22,6 +22,9 @@
 namespace pp = portprobe;
 using pp::detail::proc_net_table;
 
+// A suite of its own: test/netns/run.sh runs it alone where no namespace can be made.
+TEST_SUITE_BEGIN("owners");
+
 namespace {
 
 // ---------------------------------------------------------------------------
@@ -272,15 +275,7 @@ TEST_CASE("join_owners: one entry per process that holds a socket, pid 0 where n
 
 namespace {
 
-// Once per process, before its first socket: a fresh namespace gets its lo up.
-bool isolated() {
-  static const bool once = [] {
-    const bool fresh = test::fresh_namespace();
-    if (fresh) test::bring_loopback_up();
-    return fresh;
-  }();
-  return once;
-}
+bool isolated() { return test::isolated_network(); }
 
 struct isolated_fixture : test::io_fixture {
   isolated_fixture() {
@@ -444,3 +439,5 @@ TEST_CASE("join_owners: a socket that /proc lists twice (once per holder, as som
   for (const auto& o : owners) listeners += o.state == "LISTEN" && o.pid != 0;
   CHECK(listeners == 2);
 }
+
+TEST_SUITE_END();

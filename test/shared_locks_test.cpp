@@ -34,14 +34,9 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-// Checked once, before any socket: this program runs in a namespace of its own.
+// This program runs in a namespace of its own (checked once, before any socket).
 void require_namespace() {
-  static const bool isolated = [] {
-    const bool fresh = test::fresh_namespace();
-    if (fresh) test::bring_loopback_up();
-    return fresh;
-  }();
-  REQUIRE_MESSAGE(isolated, "not in a fresh network namespace of its own: run through meson test");
+  REQUIRE_MESSAGE(test::isolated_network(), "not in a fresh network namespace of its own: run through meson test");
 }
 
 struct child {

@@ -42,12 +42,6 @@ std::pair<std::error_code, pp::port_status> check(test::io_fixture& fx, std::uin
   return {ec, status};
 }
 
-// A port that nothing listens on now: the OS chose it, then it was closed.
-std::uint16_t closed_port(const char* address = "127.0.0.1") {
-  asio::io_context io;
-  return test::listen_on(io, address).local_endpoint().port();
-}
-
 }  // namespace
 
 TEST_CASE("to_string names the three states") {
@@ -60,7 +54,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "open: something accepts; closed: refused (d
   auto server = test::listen_on(io, "127.0.0.1");
   CHECK(check(*this, server.local_endpoint().port()) ==
         std::pair{std::error_code(), pp::port_status::open});
-  CHECK(check(*this, closed_port()) == std::pair{std::error_code(), pp::port_status::closed});
+  CHECK(check(*this, test::closed_port()) == std::pair{std::error_code(), pp::port_status::closed});
   CHECK(test::count_fds() == fds_before + 1);  // the server alone
 }
 
@@ -78,7 +72,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "explicit hosts: IPv4, IPv6 literal, a name 
   auto v4 = test::listen_on(io, "127.0.0.1");
   options.host = "localhost";
   CHECK(check(*this, v4.local_endpoint().port(), options).second == pp::port_status::open);
-  CHECK(check(*this, closed_port(), options).second == pp::port_status::closed);
+  CHECK(check(*this, test::closed_port(), options).second == pp::port_status::closed);
 }
 
 TEST_CASE_FIXTURE(test::io_fixture, "filtered: no answer within the timeout, not 'closed' (portscanner #12, #35)") {
@@ -133,7 +127,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "the handler: not inside the initiating func
   bool initiating = true;
   int calls = 0;
   bool on_strand = false;
-  pp::async_check_status(io.get_executor(), closed_port(),
+  pp::async_check_status(io.get_executor(), test::closed_port(),
                          asio::bind_executor(strand, [&](std::error_code, pp::port_status) {
                            CHECK_FALSE(initiating);
                            ++calls;
@@ -211,7 +205,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "cancellation: a slot, or `||` with a timer,
 TEST_CASE_FIXTURE(test::io_fixture, "many probes at once, from two threads") {
   auto server = test::listen_on(io, "127.0.0.1");
   const std::uint16_t open = server.local_endpoint().port();
-  const std::uint16_t closed = closed_port();
+  const std::uint16_t closed = test::closed_port();
   std::atomic<int> right{0};
   for (int i = 0; i < 200; ++i) {
     const bool want_open = i % 2 == 0;
@@ -238,7 +232,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "a refused probe's socket is kept and connec
     const auto address = asio::ip::make_address(host);
     auto listener = test::listen_on(io, host);
     const asio::ip::tcp::endpoint open_at(address, listener.local_endpoint().port());
-    const asio::ip::tcp::endpoint closed_at(address, closed_port(host.c_str()));
+    const asio::ip::tcp::endpoint closed_at(address, test::closed_port(host.c_str()));
     const std::size_t fds = test::count_fds();
     {
       d::spare_sockets spares;
@@ -289,7 +283,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "a socket refused by a v4-mapped address is 
   namespace d = pp::detail;
   if (!test::can_listen("::1", 0)) return;  // no IPv6 here
   const asio::ip::tcp::endpoint mapped(asio::ip::make_address("::ffff:127.0.0.1"),
-                                       closed_port("127.0.0.1"));
+                                       test::closed_port("127.0.0.1"));
   const std::size_t fds = test::count_fds();
   d::spare_sockets spares;
   const auto a = d::start_connect(mapped, &spares);

@@ -95,6 +95,16 @@ inline std::uint16_t os_port() {
   return a.local_endpoint().port();
 }
 
+/// A port that nothing listens on now at `address`: the OS chose it, then it
+/// was closed.
+inline std::uint16_t closed_port(const char* address = "127.0.0.1") {
+  asio::io_context io;
+  return listen_on(io, address).local_endpoint().port();
+}
+
+/// Whether this machine has IPv6 loopback (::1 can be listened on).
+inline bool have_ipv6_loopback() { return can_listen("::1", 0); }
+
 }  // namespace test
 
 namespace test {

@@ -12,13 +12,6 @@ namespace pp = portprobe;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
-namespace {
-std::uint16_t closed_port() {
-  asio::io_context io;
-  return test::listen_on(io, "127.0.0.1").local_endpoint().port();
-}
-}  // namespace
-
 TEST_CASE_FIXTURE(test::io_fixture, "a port already open: success at once") {
   auto server = test::listen_on(io, "127.0.0.1");
   std::error_code ec = asio::error::would_block;
@@ -29,7 +22,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "a port already open: success at once") {
 }
 
 TEST_CASE_FIXTURE(test::io_fixture, "a server comes up later: the wait ends when it listens") {
-  const std::uint16_t port = closed_port();
+  const std::uint16_t port = test::closed_port();
   std::optional<asio::ip::tcp::acceptor> server;
   asio::steady_timer later(io, 150ms);
   later.async_wait([&](std::error_code) { server.emplace(test::listen_on(io, "127.0.0.1", port)); });
@@ -68,7 +61,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "past the timeout: asio::error::timed_out") 
   options.timeout = 300ms;
   const auto start = clock_type::now();
   std::error_code ec;
-  pp::async_wait_for_status(io, closed_port(), pp::port_status::open, options,
+  pp::async_wait_for_status(io, test::closed_port(), pp::port_status::open, options,
                             [&](std::error_code e) { ec = e; });
   run();
   CHECK(ec == asio::error::timed_out);
@@ -117,7 +110,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "tokens, handler once, cancellation") {
   // Waiting for a closed port to open, cancelled: operation_aborted at once.
   asio::cancellation_signal signal;
   std::error_code ec;
-  pp::async_wait_for_status(io, closed_port(), pp::port_status::open,
+  pp::async_wait_for_status(io, test::closed_port(), pp::port_status::open,
                             asio::bind_cancellation_slot(signal.slot(),
                                                          [&](std::error_code e) { ec = e; }));
   asio::steady_timer timer(io, 120ms);
@@ -130,7 +123,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "tokens, handler once, cancellation") {
 }
 
 TEST_CASE_FIXTURE(test::io_fixture, "a timeout of centuries does not overflow into an instant timeout") {
-  const std::uint16_t port = closed_port();
+  const std::uint16_t port = test::closed_port();
   std::optional<asio::ip::tcp::acceptor> server;
   asio::steady_timer later(io, 100ms);
   later.async_wait([&](std::error_code) { server.emplace(test::listen_on(io, "127.0.0.1", port)); });

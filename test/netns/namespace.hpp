@@ -87,14 +87,27 @@ inline bool private_mount_namespace() {
   return outer != nullptr && *outer != '\0' && !ec && !mine.empty() && mine != outer;
 }
 
-inline void bring_loopback_up() {
+// Brings lo up; false when it cannot.
+inline bool bring_loopback_up() {
   const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
+  if (fd < 0) return false;
   ifreq req{};
-  REQUIRE(interface_flags(fd, "lo", req));
-  req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
-  REQUIRE(::ioctl(fd, SIOCSIFFLAGS, &req) == 0);
+  bool up = interface_flags(fd, "lo", req);
+  if (up) {
+    req.ifr_flags = static_cast<short>(req.ifr_flags | IFF_UP);
+    up = ::ioctl(fd, SIOCSIFFLAGS, &req) == 0;
+  }
   ::close(fd);
+  return up;
+}
+
+// Once per process: whether it runs in a fresh network namespace of its own,
+// its lo brought up. The first call must come before the program's first
+// socket (test/main.cpp makes it before any test, when run by
+// test/netns/run.sh); later calls return the first answer.
+inline bool isolated_network() {
+  static const bool once = fresh_namespace() && bring_loopback_up();
+  return once;
 }
 
 }  // namespace test
