@@ -1,4 +1,4 @@
-#include <portprobe/detail/connect.hpp>
+#include "connect.hpp"
 
 #include <cerrno>
 #include <utility>

@@ -10,8 +10,8 @@
 #include <asio/ip/address.hpp>
 #include <asio/post.hpp>
 
-#include <portprobe/detail/port_search.hpp>
-#include <portprobe/detail/probe.hpp>
+#include "port_search.hpp"
+#include "probe.hpp"
 #include <portprobe/get_port.hpp>
 
 #include "registry.hpp"
@@ -440,6 +440,8 @@ void finder::hand_over() noexcept {
   impl_->found.clear();
   impl_->to_release.clear();
 }
+
+int finder::socket() const noexcept { return impl_->fd; }
 
 int finder::take_socket() noexcept { return std::exchange(impl_->fd, -1); }
 

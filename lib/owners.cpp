@@ -6,7 +6,7 @@
 #include <cstring>
 #include <utility>
 
-#include <portprobe/detail/proc_net.hpp>
+#include "proc_net.hpp"
 
 #if defined(__linux__)
 #include <dirent.h>

@@ -1,4 +1,4 @@
-#include <portprobe/detail/probe.hpp>
+#include "probe.hpp"
 
 #include <atomic>
 #include <cerrno>

@@ -18,7 +18,7 @@
 
 #include <asio/steady_timer.hpp>
 
-#include <portprobe/detail/lock_table.hpp>
+#include "lock_table.hpp"
 #include <portprobe/detail/registry.hpp>
 #include <portprobe/locks.hpp>
 
@@ -139,5 +139,12 @@ class registry {
 
 /// Leases held now in `slots` at `now_ms` (the user scope's active_leases()).
 std::vector<port_lease> held_leases(const lease_slots& slots, std::uint64_t now_ms);
+
+/// Test hooks (not in the installed headers): whether `port` is locked by this
+/// process now, and how many lock entries the registry still stores (expired
+/// ones are forgotten by its timer). They wait for the registry's strand:
+/// never call them from it.
+bool is_port_locked(std::uint16_t port);
+std::size_t stored_lock_count();
 
 }  // namespace portprobe::detail

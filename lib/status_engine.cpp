@@ -25,8 +25,8 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
-#include <portprobe/detail/connect.hpp>
-#include <portprobe/detail/probe.hpp>
+#include "connect.hpp"
+#include "probe.hpp"
 #include <portprobe/status.hpp>
 
 namespace portprobe::detail {

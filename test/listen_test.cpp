@@ -10,7 +10,7 @@
 #include <asio/use_awaitable.hpp>
 #include <asio/use_future.hpp>
 
-#include <portprobe/detail/registry.hpp>
+#include "registry.hpp"  // lib/: the test hooks
 
 #include "lock_fixture.hpp"
 

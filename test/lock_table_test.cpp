@@ -1,4 +1,4 @@
-#include <portprobe/detail/lock_table.hpp>
+#include "lock_table.hpp"
 
 #include <doctest/doctest.h>
 

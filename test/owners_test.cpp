@@ -17,7 +17,7 @@
 #include <asio/ip/udp.hpp>
 #include <asio/read.hpp>
 
-#include <portprobe/detail/proc_net.hpp>
+#include "proc_net.hpp"
 
 namespace pp = portprobe;
 using pp::detail::proc_net_table;

@@ -1,4 +1,4 @@
-#include <portprobe/detail/port_search.hpp>
+#include "port_search.hpp"
 
 #include <algorithm>
 #include <functional>

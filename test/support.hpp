@@ -19,6 +19,8 @@
 #include <asio/ip/v6_only.hpp>
 #include <doctest/doctest.h>
 
+#include <portprobe/locks.hpp>
+
 namespace test {
 
 /// Open file descriptors of this process.
@@ -32,14 +34,22 @@ inline std::size_t count_fds() {
 /// (no pending operation, no handler not yet run) and no file descriptor open.
 struct io_fixture {
   asio::io_context io;
-  std::size_t fds_before = 0;
+  std::size_t fds_before = 0;  // a baseline the test may move on (after opening its servers)
+
+ private:
+  std::size_t fds_at_start = 0;  // checked by the destructor
+
+ public:
 
   /// The io_context's reactor is created with its first socket: open one, so
   /// that the descriptors counted as the baseline include the reactor's own.
+  /// The process's lock registry (its lease table, its thread's reactor) is
+  /// made at its first use and lives as long as the process: made here too.
   io_fixture() {
     asio::ip::tcp::socket warm_up(io, asio::ip::tcp::v4());
     warm_up.close();
-    fds_before = count_fds();
+    (void)portprobe::current_lock_scope();
+    fds_before = fds_at_start = count_fds();
   }
   io_fixture(const io_fixture&) = delete;
   io_fixture& operator=(const io_fixture&) = delete;
@@ -48,6 +58,9 @@ struct io_fixture {
     const std::size_t ran = io.poll();
     CHECK_MESSAGE(ran == 0, "handlers were still queued at the end of the test");
     CHECK_MESSAGE(io.stopped(), "work was left pending on the io_context");
+    // Everything the test opened is closed by now (its sockets were locals of
+    // the test body, or members of a derived fixture, destroyed before this).
+    CHECK_MESSAGE(count_fds() == fds_at_start, "descriptors were left open by the test");
   }
 
   /// Runs the io_context until it runs out of work, or fails the test after

@@ -10,78 +10,65 @@
 
 namespace portprobe {
 
+/// The completion signature of async_find_port_in_use() and
+/// async_find_port_not_in_use().
+using find_signature = void(std::error_code, std::optional<std::uint16_t>);
+
 /// Asynchronously finds the first port of `ports`, **in list order**, whose
 /// status is `open` (in use).
 ///
-/// This function always returns immediately. Probes (see async_check_status)
-/// run concurrently, at most `options.concurrency` at a time, in a window that
-/// slides over the list; the answer is the first port in list order with the
-/// status, whatever order the probes answer in: an open first port answers at
-/// once, a silent first port decides only after its timeout. Once the answer
-/// is known the probes still in flight are cancelled and their sockets closed.
-/// The list is copied at initiation.
+/// Probes (see async_check_status()) run concurrently, at most
+/// `options.concurrency` at a time, in a window that slides over the list; the
+/// answer is the first port in list order with the status, whatever order the
+/// probes answer in: an open first port answers at once, a silent first port
+/// decides only after its timeout. Once the answer is known the probes still
+/// in flight are cancelled and their sockets closed. Running out of
+/// descriptors shrinks the window and goes on.
 ///
-/// Completion signature:
+/// @param ex      An executor, or an execution context whose executor is used.
+/// @param ports   The ports, in the order that decides; copied before this returns.
+/// @param options Where and how to probe; copied before this returns.
+/// @param token   Any completion token for find_signature.
+///
+/// @par Completion signature
 /// `void(std::error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
-/// when no port has the status (an empty list too). Errors, cancellation,
-/// thread-safety: as async_check_status. Running out of descriptors shrinks the
-/// window and goes on.
-template <detail::executor_like Executor,
-          detail::token_like CompletionToken = asio::default_completion_token_t<Executor>>
-auto async_find_port_in_use(const Executor& ex, const port_list& ports,
+/// when no port has the status (an empty list too). Errors as for
+/// async_check_status().
+///
+/// @par Inside the initiating function, executor, cancellation, lifetimes and thread-safety
+/// As for async_check_status(): the first probes may be made at once when the
+/// caller runs on `ex`'s context; the handler is never invoked from within
+/// this function; terminal, partial and total cancellation.
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<find_signature> CompletionToken =
+              detail::default_token_t<ExecutorOrContext>>
+auto async_find_port_in_use(ExecutorOrContext&& ex, const port_list& ports,
                             const check_options& options,
-                            CompletionToken&& token = asio::default_completion_token_t<Executor>());
+                            CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
-template <detail::context_like ExecutionContext,
-          detail::token_like CompletionToken =
-              asio::default_completion_token_t<typename ExecutionContext::executor_type>>
-auto async_find_port_in_use(
-    ExecutionContext& ctx, const port_list& ports, const check_options& options,
-    CompletionToken&& token =
-        asio::default_completion_token_t<typename ExecutionContext::executor_type>());
+/// async_find_port_in_use() with default options; everything else as above.
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<find_signature> CompletionToken =
+              detail::default_token_t<ExecutorOrContext>>
+auto async_find_port_in_use(ExecutorOrContext&& ex, const port_list& ports,
+                            CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
-template <detail::executor_like Executor,
-          detail::token_like CompletionToken = asio::default_completion_token_t<Executor>>
-auto async_find_port_in_use(const Executor& ex, const port_list& ports,
-                            CompletionToken&& token = asio::default_completion_token_t<Executor>());
-
-template <detail::context_like ExecutionContext,
-          detail::token_like CompletionToken =
-              asio::default_completion_token_t<typename ExecutionContext::executor_type>>
-auto async_find_port_in_use(
-    ExecutionContext& ctx, const port_list& ports,
-    CompletionToken&& token =
-        asio::default_completion_token_t<typename ExecutionContext::executor_type>());
-
-/// As async_find_port_in_use, for the first port whose status is `closed`
+/// As async_find_port_in_use(), for the first port whose status is `closed`
 /// (nothing listens). A filtered port is neither in use nor known to be free.
-template <detail::executor_like Executor,
-          detail::token_like CompletionToken = asio::default_completion_token_t<Executor>>
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<find_signature> CompletionToken =
+              detail::default_token_t<ExecutorOrContext>>
 auto async_find_port_not_in_use(
-    const Executor& ex, const port_list& ports, const check_options& options,
-    CompletionToken&& token = asio::default_completion_token_t<Executor>());
+    ExecutorOrContext&& ex, const port_list& ports, const check_options& options,
+    CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
-template <detail::context_like ExecutionContext,
-          detail::token_like CompletionToken =
-              asio::default_completion_token_t<typename ExecutionContext::executor_type>>
+/// async_find_port_not_in_use() with default options; everything else as above.
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<find_signature> CompletionToken =
+              detail::default_token_t<ExecutorOrContext>>
 auto async_find_port_not_in_use(
-    ExecutionContext& ctx, const port_list& ports, const check_options& options,
-    CompletionToken&& token =
-        asio::default_completion_token_t<typename ExecutionContext::executor_type>());
-
-template <detail::executor_like Executor,
-          detail::token_like CompletionToken = asio::default_completion_token_t<Executor>>
-auto async_find_port_not_in_use(
-    const Executor& ex, const port_list& ports,
-    CompletionToken&& token = asio::default_completion_token_t<Executor>());
-
-template <detail::context_like ExecutionContext,
-          detail::token_like CompletionToken =
-              asio::default_completion_token_t<typename ExecutionContext::executor_type>>
-auto async_find_port_not_in_use(
-    ExecutionContext& ctx, const port_list& ports,
-    CompletionToken&& token =
-        asio::default_completion_token_t<typename ExecutionContext::executor_type>());
+    ExecutorOrContext&& ex, const port_list& ports,
+    CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
 }  // namespace portprobe
 

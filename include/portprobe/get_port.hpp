@@ -59,10 +59,13 @@ struct get_port_options {
   bool time_wait = false;
 };
 
+/// The completion signatures of async_get_port() and async_get_ports().
+using get_port_signature = void(std::error_code, std::uint16_t);
+using get_ports_signature = void(std::error_code, std::vector<std::uint16_t>);
+
 /// Asynchronously finds a free TCP port.
 ///
-/// This function always returns immediately: it copies the options and posts
-/// the first step; nothing is probed inside it. The search:
+/// The search:
 /// 1. tries each preferred port (`options.port`) in order, skipping those that
 ///    are excluded, and returns the first that is not locked and that a
 ///    listening socket can be bound to (EADDRINUSE and EACCES count as busy);
@@ -80,73 +83,68 @@ struct get_port_options {
 /// locked, but a program that does not use portprobe may still take it before
 /// you bind it. Use async_listen() for the zero-race form.
 ///
-/// @param ex      The executor (or execution context) the operation runs on and
-///                completes on, unless the handler has an associated executor.
+/// @param ex      An executor, or an execution context (an io_context) whose
+///                executor is used: the probes run on it.
 /// @param options What to look for; copied before this function returns.
-/// @param token   Any Asio completion token. Completion signature:
-///                `void(std::error_code ec, std::uint16_t port)`.
+/// @param token   Any completion token for get_port_signature.
 ///
-/// Errors: error::no_available_port; asio::error::invalid_argument for a
-/// `host` that is not an IP address or a negative `hold`; the OS error of the
-/// bind (std::errc::address_not_available for a `host` that is not an address
-/// of this machine, EMFILE...); asio::error::operation_aborted when cancelled.
-/// On error the port is 0 and nothing stays locked.
+/// @par Completion signature
+/// `void(std::error_code ec, std::uint16_t port)`. Errors:
+/// error::no_available_port; asio::error::invalid_argument for a `host` that
+/// is not an IP address or a negative `hold`; the OS error of the bind
+/// (std::errc::address_not_available for a `host` that is not an address of
+/// this machine, EMFILE...); asio::error::operation_aborted when cancelled. On
+/// error the port is 0 and nothing stays locked.
 ///
-/// Per-operation cancellation: terminal, partial and total. The operation then
+/// @par Inside the initiating function
+/// The options are copied and the first step is posted: nothing is probed,
+/// read from /proc or locked inside this function, and the handler is never
+/// invoked from within it.
+///
+/// @par Executor
+/// The probes run on `ex`, the claims on the process's lock registry (a strand
+/// of its own, entered inline when idle); the handler runs on its associated
+/// executor, else on `ex`.
+///
+/// @par Per-operation cancellation
+/// Terminal, partial and total, seen between steps: the operation then
 /// completes with operation_aborted, its sockets closed and no port locked.
 ///
-/// Thread-safety: any number of these may run at once, on any threads and
-/// io_contexts of the process; the lock registry is process-wide. The handler is
-/// never invoked from within this function; it runs on its associated executor.
-template <detail::executor_like Executor,
-          detail::token_like CompletionToken = asio::default_completion_token_t<Executor>>
-auto async_get_port(const Executor& ex, const get_port_options& options,
-                    CompletionToken&& token = asio::default_completion_token_t<Executor>());
+/// @par Object lifetimes and thread-safety
+/// Nothing passed by reference is used after this returns. Any number may run
+/// at once, on any threads and io_contexts of the process; the lock registry is
+/// process-wide. An operation destroyed before it completes (its io_context
+/// destroyed first) gives its claims back.
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<get_port_signature> CompletionToken =
+              detail::default_token_t<ExecutorOrContext>>
+auto async_get_port(ExecutorOrContext&& ex, const get_port_options& options,
+                    CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
-/// As above, on an execution context's executor (an io_context, say).
-template <detail::context_like ExecutionContext,
-          detail::token_like CompletionToken =
-              asio::default_completion_token_t<typename ExecutionContext::executor_type>>
-auto async_get_port(
-    ExecutionContext& ctx, const get_port_options& options,
-    CompletionToken&& token =
-        asio::default_completion_token_t<typename ExecutionContext::executor_type>());
-
-/// Any free port, with default options.
-template <detail::executor_like Executor,
-          detail::token_like CompletionToken = asio::default_completion_token_t<Executor>>
-auto async_get_port(const Executor& ex,
-                    CompletionToken&& token = asio::default_completion_token_t<Executor>());
-
-/// Any free port, with default options, on an execution context's executor.
-template <detail::context_like ExecutionContext,
-          detail::token_like CompletionToken =
-              asio::default_completion_token_t<typename ExecutionContext::executor_type>>
-auto async_get_port(
-    ExecutionContext& ctx,
-    CompletionToken&& token =
-        asio::default_completion_token_t<typename ExecutionContext::executor_type>());
+/// Any free port: async_get_port() with default options; everything else as above.
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<get_port_signature> CompletionToken =
+              detail::default_token_t<ExecutorOrContext>>
+auto async_get_port(ExecutorOrContext&& ex,
+                    CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
 /// Asynchronously finds `count` distinct free TCP ports, each chosen and
 /// locked as async_get_port() would (preferred ports first, in order). All or
 /// nothing: when fewer than `count` can be had it completes with
 /// error::no_available_port and an empty vector, and none stays locked.
-/// `count == 0` completes with an empty vector. Completion signature:
-/// `void(std::error_code ec, std::vector<std::uint16_t> ports)`. Errors,
-/// cancellation and thread-safety as for async_get_port().
-template <detail::executor_like Executor,
-          detail::token_like CompletionToken = asio::default_completion_token_t<Executor>>
-auto async_get_ports(const Executor& ex, std::size_t count, const get_port_options& options,
-                     CompletionToken&& token = asio::default_completion_token_t<Executor>());
-
-/// As above, on an execution context's executor.
-template <detail::context_like ExecutionContext,
-          detail::token_like CompletionToken =
-              asio::default_completion_token_t<typename ExecutionContext::executor_type>>
-auto async_get_ports(
-    ExecutionContext& ctx, std::size_t count, const get_port_options& options,
-    CompletionToken&& token =
-        asio::default_completion_token_t<typename ExecutionContext::executor_type>());
+/// `count == 0` completes with an empty vector.
+///
+/// @par Completion signature
+/// `void(std::error_code ec, std::vector<std::uint16_t> ports)`.
+///
+/// @par Inside the initiating function, executor, cancellation, lifetimes and thread-safety
+/// As for async_get_port(); the locks of all `count` ports count from the
+/// completion.
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<get_ports_signature> CompletionToken =
+              detail::default_token_t<ExecutorOrContext>>
+auto async_get_ports(ExecutorOrContext&& ex, std::size_t count, const get_port_options& options,
+                     CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
 }  // namespace portprobe
 

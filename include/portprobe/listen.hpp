@@ -7,6 +7,9 @@
 
 namespace portprobe {
 
+/// The completion signature of async_listen().
+using listen_signature = void(std::error_code, asio::ip::tcp::acceptor);
+
 /// Asynchronously chooses a port exactly as async_get_port() does and hands
 /// back an acceptor already bound and listening on it.
 ///
@@ -20,27 +23,22 @@ namespace portprobe {
 /// (a test server is not exposed to the network unless asked), with
 /// SO_REUSEADDR (not on Windows) and the maximum backlog. The port is also
 /// locked as async_get_port() locks it (for every portprobe process of this
-/// user: current_lock_scope()). `options.time_wait` is not for this operation:
-/// asio::error::invalid_argument.
+/// user: current_lock_scope()).
 ///
-/// This function always returns immediately. Completion signature:
+/// @par Completion signature
 /// `void(std::error_code ec, asio::ip::tcp::acceptor acceptor)`; the acceptor's
-/// executor is `ex` (or `ctx.get_executor()`); on error it is closed. Errors,
-/// cancellation and thread-safety as for async_get_port(): a cancelled
-/// operation closes the socket and leaves no port locked.
-template <detail::executor_like Executor,
-          detail::token_like CompletionToken = asio::default_completion_token_t<Executor>>
-auto async_listen(const Executor& ex, const get_port_options& options,
-                  CompletionToken&& token = asio::default_completion_token_t<Executor>());
-
-/// As above, on an execution context's executor.
-template <detail::context_like ExecutionContext,
-          detail::token_like CompletionToken =
-              asio::default_completion_token_t<typename ExecutionContext::executor_type>>
-auto async_listen(
-    ExecutionContext& ctx, const get_port_options& options,
-    CompletionToken&& token =
-        asio::default_completion_token_t<typename ExecutionContext::executor_type>());
+/// executor is `ex` (or the context's executor); on error it is closed. Errors
+/// as for async_get_port(), and asio::error::invalid_argument for
+/// `options.time_wait`.
+///
+/// @par Inside the initiating function, executor, cancellation, lifetimes and thread-safety
+/// As for async_get_port(): nothing is probed inside this function; a
+/// cancelled operation closes the socket and leaves no port locked.
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<listen_signature> CompletionToken =
+              detail::default_token_t<ExecutorOrContext>>
+auto async_listen(ExecutorOrContext&& ex, const get_port_options& options,
+                  CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
 }  // namespace portprobe
 

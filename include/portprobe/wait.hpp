@@ -9,44 +9,57 @@
 
 namespace portprobe {
 
+/// The completion signature of async_wait_for_status().
+using wait_signature = void(std::error_code);
+
 /// Asynchronously waits until `port` on `options.host` has status `wanted`:
 /// `open` (a server came up) or `closed` (it went away; a filtered port is not
 /// closed). It probes at once, then every `options.interval`; each probe's
 /// timeout is what is left of the overall `options.timeout`, at most 400 ms.
 ///
-/// This function always returns immediately. Completion signature:
+/// @param ex      An executor, or an execution context whose executor is used.
+/// @param port    1-65535.
+/// @param wanted  port_status::open or port_status::closed.
+/// @param options Where, how long and how often; copied before this returns.
+/// @param token   Any completion token for wait_signature.
+///
+/// @par Completion signature
 /// `void(std::error_code ec)`: success once the status is reached;
 /// asio::error::timed_out past `options.timeout`; asio::error::invalid_argument
 /// for port 0, a negative timeout or interval; a host name that does not
 /// resolve: the resolver's error; asio::error::operation_aborted when
-/// cancelled (terminal, partial or total), every socket and timer released.
-/// Thread-safety: as async_check_status.
-template <detail::executor_like Executor,
-          detail::token_like CompletionToken = asio::default_completion_token_t<Executor>>
-auto async_wait_for_status(const Executor& ex, std::uint16_t port, port_status wanted,
+/// cancelled.
+///
+/// @par Inside the initiating function
+/// The options are checked and copied and the first probe is started (as
+/// async_check_status() starts one); the handler is never invoked from within
+/// this function.
+///
+/// @par Executor
+/// The timer between probes runs on `ex`; the handler runs on its associated
+/// executor, else on `ex`.
+///
+/// @par Per-operation cancellation
+/// Terminal, partial and total: completes with operation_aborted, every socket
+/// and timer released.
+///
+/// @par Object lifetimes and thread-safety
+/// Nothing passed by reference is used after this returns. Any number may run
+/// at once, on any executors and threads.
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<wait_signature> CompletionToken =
+              detail::default_token_t<ExecutorOrContext>>
+auto async_wait_for_status(ExecutorOrContext&& ex, std::uint16_t port, port_status wanted,
                            const wait_options& options,
-                           CompletionToken&& token = asio::default_completion_token_t<Executor>());
+                           CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
-template <detail::context_like ExecutionContext,
-          detail::token_like CompletionToken =
-              asio::default_completion_token_t<typename ExecutionContext::executor_type>>
-auto async_wait_for_status(
-    ExecutionContext& ctx, std::uint16_t port, port_status wanted, const wait_options& options,
-    CompletionToken&& token =
-        asio::default_completion_token_t<typename ExecutionContext::executor_type>());
-
-template <detail::executor_like Executor,
-          detail::token_like CompletionToken = asio::default_completion_token_t<Executor>>
-auto async_wait_for_status(const Executor& ex, std::uint16_t port, port_status wanted,
-                           CompletionToken&& token = asio::default_completion_token_t<Executor>());
-
-template <detail::context_like ExecutionContext,
-          detail::token_like CompletionToken =
-              asio::default_completion_token_t<typename ExecutionContext::executor_type>>
-auto async_wait_for_status(
-    ExecutionContext& ctx, std::uint16_t port, port_status wanted,
-    CompletionToken&& token =
-        asio::default_completion_token_t<typename ExecutionContext::executor_type>());
+/// async_wait_for_status() with default options (127.0.0.1, 10 s, every
+/// 50 ms); everything else as above.
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<wait_signature> CompletionToken =
+              detail::default_token_t<ExecutorOrContext>>
+auto async_wait_for_status(ExecutorOrContext&& ex, std::uint16_t port, port_status wanted,
+                           CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
 }  // namespace portprobe
 

@@ -1,19 +1,16 @@
-// portprobe/detail/async.hpp: what the initiating functions' overloads are constrained on.
+// portprobe/detail/async.hpp: what the initiating functions take and are
+// constrained on. Every operation has one overload that takes an executor or
+// an execution context (an io_context, say) and one completion token,
+// constrained with asio::completion_token_for on its completion signature (so
+// that `async_x(ex, options)` never reads `options` as a token).
 #pragma once
 
 #include <type_traits>
 
+#include <asio/async_result.hpp>
 #include <asio/execution/executor.hpp>
 #include <asio/execution_context.hpp>
 #include <asio/is_executor.hpp>
-
-namespace portprobe {
-struct get_port_options;
-struct check_options;
-struct wait_options;
-class port_list;
-enum class port_status;
-}  // namespace portprobe
 
 namespace portprobe::detail {
 
@@ -23,12 +20,36 @@ concept executor_like = asio::execution::is_executor<T>::value || asio::is_execu
 template <typename T>
 concept context_like = std::is_convertible_v<T&, asio::execution_context&>;
 
-/// A completion token is anything but portprobe's argument types: this keeps
-/// `async_x(ex, options)` from reading `options` as a token.
-template <typename T, typename U = std::remove_cvref_t<T>>
-concept token_like =
-    !std::is_same_v<U, get_port_options> && !std::is_same_v<U, check_options> &&
-    !std::is_same_v<U, wait_options> && !std::is_same_v<U, port_list> &&
-    !std::is_same_v<U, port_status> && !std::is_integral_v<U>;
+/// An executor, or an execution context whose executor the operation uses.
+template <typename T>
+concept executor_or_context =
+    executor_like<std::remove_cvref_t<T>> || context_like<std::remove_reference_t<T>>;
+
+template <typename T, bool = executor_like<std::remove_cvref_t<T>>>
+struct executor_of_impl {
+  using type = std::remove_cvref_t<T>;
+};
+template <typename T>
+struct executor_of_impl<T, false> {
+  using type = typename std::remove_cvref_t<T>::executor_type;
+};
+
+/// The executor an operation given `T` runs on.
+template <typename T>
+using executor_of_t = typename executor_of_impl<T>::type;
+
+/// That executor: `t` itself, or `t.get_executor()`.
+template <typename T>
+executor_of_t<T> executor_of(T& t) {
+  if constexpr (executor_like<std::remove_cvref_t<T>>) {
+    return t;
+  } else {
+    return t.get_executor();
+  }
+}
+
+/// The completion token used when none is given: the executor's default.
+template <typename T>
+using default_token_t = asio::default_completion_token_t<executor_of_t<T>>;
 
 }  // namespace portprobe::detail

@@ -23,8 +23,6 @@
 #include <asio/post.hpp>
 
 #include <portprobe/detail/finder.hpp>
-#include <portprobe/detail/probe.hpp>
-#include <portprobe/locks.hpp>
 
 namespace portprobe::detail {
 
@@ -72,14 +70,13 @@ struct find_port_op {
     if constexpr (Request == port_request::listen) {
       asio::ip::tcp::acceptor acceptor(io_ex);
       if (!ec) {
-        const std::uint16_t port = search->ports().front();
-        const int fd = search->take_socket();
-        search->hand_over();
-        acceptor.assign(search->protocol(), fd, ec);
-        if (ec) {  // rare: the reactor refused the socket
-          close_socket(fd);
-          release_port(port);
+        acceptor.assign(search->protocol(), search->socket(), ec);
+        if (!ec) {
+          (void)search->take_socket();
+          search->hand_over();
         }
+        // Else (rare: the reactor refused the socket) the finder, reset below,
+        // closes the socket and gives its claim back.
       }
       search.reset();
       self.complete(ec, std::move(acceptor));

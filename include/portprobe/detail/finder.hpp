@@ -64,7 +64,9 @@ class finder {
   /// locks are the caller's now, not given back when the finder is destroyed.
   /// (A finder destroyed before completing gives back what it holds.)
   void hand_over() noexcept;
-  /// The kept listening socket (listen mode) and its protocol; the caller owns it.
+  /// The kept listening socket (listen mode), still the finder's.
+  int socket() const noexcept;
+  /// The kept listening socket, the caller's from now on; and its protocol.
   int take_socket() noexcept;
   asio::ip::tcp protocol() const noexcept;
 

@@ -122,10 +122,4 @@ class registry_executor {
 
 using registry_strand = asio::strand<registry_executor>;
 
-/// For tests and diagnostics: whether `port` is locked by this process now, and
-/// how many lock entries the registry still stores (expired ones are forgotten
-/// by its timer). They wait for the registry's strand: never call them from it.
-bool is_port_locked(std::uint16_t port);
-std::size_t stored_lock_count();
-
 }  // namespace portprobe::detail

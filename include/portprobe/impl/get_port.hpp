@@ -7,45 +7,32 @@
 
 namespace portprobe {
 
-template <detail::executor_like Executor, detail::token_like CompletionToken>
-auto async_get_port(const Executor& ex, const get_port_options& options,
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<get_port_signature> CompletionToken>
+auto async_get_port(ExecutorOrContext&& ex, const get_port_options& options,
                     CompletionToken&& token) {
-  return asio::async_compose<CompletionToken, void(std::error_code, std::uint16_t)>(
-      detail::find_port_op<detail::port_request::one, Executor>(ex, options), token, ex);
+  using executor_type = detail::executor_of_t<ExecutorOrContext>;
+  const executor_type io_ex = detail::executor_of(ex);
+  return asio::async_compose<CompletionToken, get_port_signature>(
+      detail::find_port_op<detail::port_request::one, executor_type>(io_ex, options), token,
+      io_ex);
 }
 
-template <detail::context_like ExecutionContext, detail::token_like CompletionToken>
-auto async_get_port(ExecutionContext& ctx, const get_port_options& options,
-                    CompletionToken&& token) {
-  return async_get_port(ctx.get_executor(), options,
-                        std::forward<CompletionToken>(token));
-}
-
-template <detail::executor_like Executor, detail::token_like CompletionToken>
-auto async_get_port(const Executor& ex, CompletionToken&& token) {
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<get_port_signature> CompletionToken>
+auto async_get_port(ExecutorOrContext&& ex, CompletionToken&& token) {
   return async_get_port(ex, get_port_options{}, std::forward<CompletionToken>(token));
 }
 
-template <detail::context_like ExecutionContext, detail::token_like CompletionToken>
-auto async_get_port(ExecutionContext& ctx, CompletionToken&& token) {
-  return async_get_port(ctx.get_executor(), get_port_options{},
-                        std::forward<CompletionToken>(token));
-}
-
-template <detail::executor_like Executor, detail::token_like CompletionToken>
-auto async_get_ports(const Executor& ex, std::size_t count, const get_port_options& options,
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<get_ports_signature> CompletionToken>
+auto async_get_ports(ExecutorOrContext&& ex, std::size_t count, const get_port_options& options,
                      CompletionToken&& token) {
-  return asio::async_compose<CompletionToken,
-                             void(std::error_code, std::vector<std::uint16_t>)>(
-      detail::find_port_op<detail::port_request::many, Executor>(ex, options, count), token,
-      ex);
-}
-
-template <detail::context_like ExecutionContext, detail::token_like CompletionToken>
-auto async_get_ports(ExecutionContext& ctx, std::size_t count, const get_port_options& options,
-                     CompletionToken&& token) {
-  return async_get_ports(ctx.get_executor(), count, options,
-                         std::forward<CompletionToken>(token));
+  using executor_type = detail::executor_of_t<ExecutorOrContext>;
+  const executor_type io_ex = detail::executor_of(ex);
+  return asio::async_compose<CompletionToken, get_ports_signature>(
+      detail::find_port_op<detail::port_request::many, executor_type>(io_ex, options, count),
+      token, io_ex);
 }
 
 }  // namespace portprobe

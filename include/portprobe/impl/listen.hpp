@@ -7,18 +7,15 @@
 
 namespace portprobe {
 
-template <detail::executor_like Executor, detail::token_like CompletionToken>
-auto async_listen(const Executor& ex, const get_port_options& options,
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<listen_signature> CompletionToken>
+auto async_listen(ExecutorOrContext&& ex, const get_port_options& options,
                   CompletionToken&& token) {
-  return asio::async_compose<CompletionToken,
-                             void(std::error_code, asio::ip::tcp::acceptor)>(
-      detail::find_port_op<detail::port_request::listen, Executor>(ex, options), token, ex);
-}
-
-template <detail::context_like ExecutionContext, detail::token_like CompletionToken>
-auto async_listen(ExecutionContext& ctx, const get_port_options& options,
-                  CompletionToken&& token) {
-  return async_listen(ctx.get_executor(), options, std::forward<CompletionToken>(token));
+  using executor_type = detail::executor_of_t<ExecutorOrContext>;
+  const executor_type io_ex = detail::executor_of(ex);
+  return asio::async_compose<CompletionToken, listen_signature>(
+      detail::find_port_op<detail::port_request::listen, executor_type>(io_ex, options), token,
+      io_ex);
 }
 
 }  // namespace portprobe

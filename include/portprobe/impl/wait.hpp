@@ -7,32 +7,21 @@
 
 namespace portprobe {
 
-template <detail::executor_like Executor, detail::token_like CompletionToken>
-auto async_wait_for_status(const Executor& ex, std::uint16_t port, port_status wanted,
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<wait_signature> CompletionToken>
+auto async_wait_for_status(ExecutorOrContext&& ex, std::uint16_t port, port_status wanted,
                            const wait_options& options, CompletionToken&& token) {
-  return asio::async_compose<CompletionToken, void(std::error_code)>(
-      detail::wait_op<Executor>(ex, port, wanted, options),
-      token, ex);
+  using executor_type = detail::executor_of_t<ExecutorOrContext>;
+  const executor_type io_ex = detail::executor_of(ex);
+  return asio::async_compose<CompletionToken, wait_signature>(
+      detail::wait_op<executor_type>(io_ex, port, wanted, options), token, io_ex);
 }
 
-template <detail::context_like ExecutionContext, detail::token_like CompletionToken>
-auto async_wait_for_status(ExecutionContext& ctx, std::uint16_t port, port_status wanted,
-                           const wait_options& options, CompletionToken&& token) {
-  return async_wait_for_status(ctx.get_executor(), port, wanted, options,
-                               std::forward<CompletionToken>(token));
-}
-
-template <detail::executor_like Executor, detail::token_like CompletionToken>
-auto async_wait_for_status(const Executor& ex, std::uint16_t port, port_status wanted,
+template <detail::executor_or_context ExecutorOrContext,
+          asio::completion_token_for<wait_signature> CompletionToken>
+auto async_wait_for_status(ExecutorOrContext&& ex, std::uint16_t port, port_status wanted,
                            CompletionToken&& token) {
   return async_wait_for_status(ex, port, wanted, wait_options{},
-                               std::forward<CompletionToken>(token));
-}
-
-template <detail::context_like ExecutionContext, detail::token_like CompletionToken>
-auto async_wait_for_status(ExecutionContext& ctx, std::uint16_t port, port_status wanted,
-                           CompletionToken&& token) {
-  return async_wait_for_status(ctx.get_executor(), port, wanted, wait_options{},
                                std::forward<CompletionToken>(token));
 }
 

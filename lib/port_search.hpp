@@ -1,4 +1,4 @@
-// portprobe/detail/port_search.hpp: the order in which a get-port search tries
+// lib/port_search.hpp: the order in which a get-port search tries
 // ports, as a sans-I/O state machine. It says which port to try next; the
 // caller claims it in the lock registry, probes it and reports. Compiled in
 // lib/, tested without sockets.

@@ -1,4 +1,4 @@
-// portprobe/detail/connect.hpp: the connect probe's system calls, compiled in
+// lib/connect.hpp: the connect probe's system calls, compiled in
 // lib/. On loopback a non-blocking connect is usually decided within the
 // connect call itself (refused, or the handshake done), so the probe reads the
 // outcome at once and only a connect still in flight goes to the reactor.

@@ -1,4 +1,4 @@
-// portprobe/detail/proc_net.hpp: the plain parts of port_owners(), as code over
+// lib/proc_net.hpp: the plain parts of port_owners(), as code over
 // text (no file, no socket): the tables /proc/net/{tcp,tcp6,udp,udp6}, the
 // links of /proc/PID/fd, and joining sockets with the processes that hold them.
 // Compiled in lib/, tested on sample text. Thread-safe (no shared state).

@@ -1,4 +1,4 @@
-// portprobe/detail/probe.hpp: the socket facts that get-port rests on. Compiled
+// lib/probe.hpp: the socket facts that get-port rests on. Compiled
 // in lib/; the functions here are synchronous and never block (bind, listen and
 // close return at once).
 #pragma once

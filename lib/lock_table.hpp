@@ -1,4 +1,4 @@
-// portprobe/detail/lock_table.hpp: the rules of this process's port locks, as
+// lib/lock_table.hpp: the rules of this process's port locks, as
 // plain code over an injected time (no clock, no I/O), so that they are tested
 // without sleeping. Not thread-safe: the registry touches it on its strand only.
 #pragma once
