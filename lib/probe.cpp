@@ -35,18 +35,18 @@ std::atomic<int> dual_stack{-1};
 // category does not map for every errno.
 std::error_code last_error() { return {errno, std::system_category()}; }
 
-verdict classify_bind_error(int e) {
+bind_verdict classify_bind_error(int e) {
   switch (e) {
     case EADDRINUSE:
     case EACCES:
     case EPERM:
-      return verdict::busy;
+      return bind_verdict::busy;
     case EADDRNOTAVAIL:
     case EINVAL:
     case EAFNOSUPPORT:
-      return verdict::unavailable;
+      return bind_verdict::unavailable;
     default:
-      return verdict::failed;
+      return bind_verdict::failed;
   }
 }
 
@@ -70,14 +70,15 @@ bool set_reuse_address([[maybe_unused]] int fd) noexcept {
 
 }  // namespace
 
-probe_result probe_listen(const asio::ip::address& address, std::uint16_t port, bool keep) {
-  probe_result r;
+bind_result bind_probe(const asio::ip::address& address, std::uint16_t port, after_probe then) {
+  const bool keep = then == after_probe::keep;
+  bind_result r;
   r.port = port;
   const asio::ip::tcp::endpoint endpoint(address, port);
   const int fd = ::socket(endpoint.protocol().family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     r.ec = last_error();
-    r.verdict = errno == EAFNOSUPPORT ? verdict::unavailable : verdict::failed;
+    r.verdict = errno == EAFNOSUPPORT ? bind_verdict::unavailable : bind_verdict::failed;
     return r;
   }
   probes_opened.fetch_add(1, std::memory_order_relaxed);
@@ -94,7 +95,7 @@ probe_result probe_listen(const asio::ip::address& address, std::uint16_t port, 
   if (port != 0) ok = ok && set_reuse_address(fd);
   if (!ok) {
     r.ec = last_error();
-    r.verdict = verdict::failed;
+    r.verdict = bind_verdict::failed;
   } else if (::bind(fd, endpoint.data(), static_cast<socklen_t>(endpoint.size())) != 0) {
     r.ec = last_error();
     r.verdict = classify_bind_error(errno);
@@ -103,12 +104,12 @@ probe_result probe_listen(const asio::ip::address& address, std::uint16_t port, 
     // connections get SO_REUSEADDR too (set after the bind, which searched the
     // whole range).
     r.ec = last_error();
-    r.verdict = verdict::failed;
+    r.verdict = bind_verdict::failed;
   } else if (::listen(fd, keep ? SOMAXCONN : 1) != 0) {
     r.ec = last_error();
-    r.verdict = errno == EADDRINUSE ? verdict::busy : verdict::failed;
+    r.verdict = errno == EADDRINUSE ? bind_verdict::busy : bind_verdict::failed;
   } else {
-    r.verdict = verdict::free;
+    r.verdict = bind_verdict::free;
     if (port == 0) {
       asio::ip::tcp::endpoint bound;
       socklen_t size = static_cast<socklen_t>(bound.capacity());
@@ -116,11 +117,11 @@ probe_result probe_listen(const asio::ip::address& address, std::uint16_t port, 
         r.port = bound.port();
       } else {
         r.ec = last_error();
-        r.verdict = verdict::failed;
+        r.verdict = bind_verdict::failed;
       }
     }
   }
-  if (keep && r.verdict == verdict::free) {
+  if (keep && r.verdict == bind_verdict::free) {
     r.fd = fd;
   } else {
     ::close(fd);
@@ -168,10 +169,10 @@ std::vector<asio::ip::address> default_probe_targets() {
     int dual = dual_stack.load(std::memory_order_relaxed);
     if (dual < 0) {
       // Once per process: can `::` be bound at all (IPv6 may be disabled)?
-      const probe_result r = probe_listen(any6, 0, false);
-      dual = r.verdict == verdict::unavailable ? 0 : 1;
+      const bind_result r = bind_probe(any6, 0, after_probe::close);
+      dual = r.verdict == bind_verdict::unavailable ? 0 : 1;
       // Remembered only when the check itself worked (not on EMFILE, say).
-      if (r.verdict == verdict::free || r.verdict == verdict::unavailable) {
+      if (r.verdict == bind_verdict::free || r.verdict == bind_verdict::unavailable) {
         dual_stack.store(dual, std::memory_order_relaxed);
       }
     }

@@ -13,7 +13,7 @@
 namespace portprobe::detail {
 
 /// What a bind+listen probe says of one address:port.
-enum class verdict {
+enum class bind_verdict {
   free,         ///< bound and listened
   busy,         ///< EADDRINUSE, or EACCES/EPERM (a port this process may not bind)
   unavailable,  ///< the address cannot be bound here: EADDRNOTAVAIL, EINVAL
@@ -21,22 +21,28 @@ enum class verdict {
   failed,       ///< any other error (EMFILE, ENOBUFS...): in `ec`
 };
 
-struct probe_result {
-  detail::verdict verdict = verdict::failed;
+struct bind_result {
+  bind_verdict verdict = bind_verdict::failed;
   std::uint16_t port = 0;  ///< the port probed; for port 0, the one the OS chose
   std::error_code ec;      ///< the OS error behind busy/unavailable/failed
   int fd = -1;             ///< the listening socket, when kept
+};
+
+/// What becomes of a probe's socket once it is bound and listening.
+enum class after_probe {
+  close,  ///< closed before bind_probe() returns
+  keep,   ///< returned in bind_result::fd, the caller's
 };
 
 /// Opens a TCP socket, sets SO_REUSEADDR for a given port (as servers do; for
 /// port 0 only after the bind and only when kept, and never on Windows, where
 /// it would let the socket steal a port in use), clears IPV6_V6ONLY on IPv6
 /// sockets (so `::` is the dual-stack wildcard), binds address:port and listens.
-/// The socket is closed before returning unless `keep`, in which case the
-/// caller owns `fd` (close-on-exec, blocking mode untouched).
-probe_result probe_listen(const asio::ip::address& address, std::uint16_t port, bool keep);
+/// The socket is closed before returning unless `then` is after_probe::keep,
+/// in which case the caller owns `fd` (close-on-exec, blocking mode untouched).
+bind_result bind_probe(const asio::ip::address& address, std::uint16_t port, after_probe then);
 
-/// Closes a socket returned by probe_listen(..., keep = true).
+/// Closes a socket returned by bind_probe(..., after_probe::keep).
 void close_socket(int fd) noexcept;
 
 /// Every address of every local interface that is up (getifaddrs), IPv4 and

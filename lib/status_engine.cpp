@@ -98,9 +98,9 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
     timer_type timer;
   };
 
-  enum class probe_state { settled, started, resource };
-  struct probe_result {
-    probe_state state;
+  enum class attempt_state { settled, started, resource };
+  struct attempt {
+    attempt_state state;
     port_status status = port_status::filtered;
     std::error_code ec;
   };
@@ -144,12 +144,12 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
     if (finishing_) return settle_finish();
     int budget = sync_budget;
     while (auto index = window_.next()) {
-      const probe_result r = probe(*index, 0, false);
-      if (r.state == probe_state::resource) {
+      const attempt r = probe(*index, 0, false);
+      if (r.state == attempt_state::resource) {
         if (!window_.retry(*index)) return fail(os_error(r.ec));
         continue;
       }
-      if (r.state == probe_state::settled) {
+      if (r.state == attempt_state::settled) {
         if (record(*index, r.status)) return;
         if (--budget == 0) {
           ++live_;
@@ -166,12 +166,12 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
 
   // Probes port `index` on the addresses from `address` on; a connect still in
   // flight becomes a child, the others are decided here.
-  probe_result probe(std::size_t index, std::size_t address, bool saw_filtered) {
+  attempt probe(std::size_t index, std::size_t address, bool saw_filtered) {
     for (; address < addresses_.size(); ++address) {
       const connect_attempt a = start_connect({addresses_[address], result_->ports[index]}, &spares_);
       switch (a.outcome) {
         case connect_outcome::open:
-          return {probe_state::settled, port_status::open, {}};
+          return {attempt_state::settled, port_status::open, {}};
         case connect_outcome::resource:
           // With nothing else of ours in flight, no source address for this
           // destination (an IPv6 address on a host without IPv6) is not a
@@ -180,11 +180,11 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
             saw_filtered = true;
             break;
           }
-          return {probe_state::resource, port_status::filtered, a.ec};
+          return {attempt_state::resource, port_status::filtered, a.ec};
         case connect_outcome::pending: {
           const std::error_code ec = start_child(index, address, saw_filtered, a.fd);
-          if (!ec) return {probe_state::started, port_status::filtered, {}};
-          return {probe_state::resource, port_status::filtered, ec};
+          if (!ec) return {attempt_state::started, port_status::filtered, {}};
+          return {attempt_state::resource, port_status::filtered, ec};
         }
         case connect_outcome::closed:
           break;
@@ -193,7 +193,7 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
           break;
       }
     }
-    return {probe_state::settled, saw_filtered ? port_status::filtered : port_status::closed, {}};
+    return {attempt_state::settled, saw_filtered ? port_status::filtered : port_status::closed, {}};
   }
 
   // Returns the error of handing the socket to the reactor, if any.
@@ -256,10 +256,10 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
         if (!record(index, port_status::open)) launch();
         return;
       default: {
-        const probe_result r = probe(index, address + 1, saw_filtered);
-        if (r.state == probe_state::resource) {
+        const attempt r = probe(index, address + 1, saw_filtered);
+        if (r.state == attempt_state::resource) {
           if (!window_.retry(index)) return fail(os_error(r.ec));
-        } else if (r.state == probe_state::settled && record(index, r.status)) {
+        } else if (r.state == attempt_state::settled && record(index, r.status)) {
           return;
         }
         return launch();

@@ -204,10 +204,11 @@ TEST_CASE("the per-address plan binds every local interface address, skipping no
   CHECK(targets.at(0) == asio::ip::address(asio::ip::address_v6::any()));
   CHECK(targets.at(1) == asio::ip::address(asio::ip::address_v4::any()));
   // An address that cannot be bound here is "unavailable", to be skipped, not an error.
-  const auto unscoped = pp::detail::probe_listen(asio::ip::make_address("fe80::1"), 0, false);
-  CHECK(unscoped.verdict == pp::detail::verdict::unavailable);
-  const auto foreign = pp::detail::probe_listen(asio::ip::make_address("192.0.2.1"), 0, false);
-  CHECK(foreign.verdict == pp::detail::verdict::unavailable);
+  constexpr auto then_close = pp::detail::after_probe::close;
+  const auto unscoped = pp::detail::bind_probe(asio::ip::make_address("fe80::1"), 0, then_close);
+  CHECK(unscoped.verdict == pp::detail::bind_verdict::unavailable);
+  const auto foreign = pp::detail::bind_probe(asio::ip::make_address("192.0.2.1"), 0, then_close);
+  CHECK(foreign.verdict == pp::detail::bind_verdict::unavailable);
   CHECK(foreign.ec == std::errc::address_not_available);
 }
 

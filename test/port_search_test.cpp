@@ -9,7 +9,7 @@
 
 // The order of a get-port search, without sockets: a scripted "network" says
 // which ports are busy, which ones locks hold, and which ports the OS picks.
-// The driver plays the finder's part: claim a port (a lock makes the claim
+// The driver plays the get-port engine's part: claim a port (a lock makes the claim
 // fail, and the port is not probed), probe it; an OS pick is probed first and
 // claimed after.
 namespace pp = portprobe;

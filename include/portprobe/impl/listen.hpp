@@ -1,9 +1,7 @@
 // portprobe/impl/listen.hpp: definitions of portprobe/listen.hpp's templates.
 #pragma once
 
-#include <asio/compose.hpp>
-
-#include <portprobe/detail/find_port_op.hpp>
+#include <portprobe/impl/get_port.hpp>
 
 namespace portprobe {
 
@@ -14,7 +12,7 @@ auto async_listen(ExecutorOrContext&& ex, const get_port_options& options,
   using executor_type = detail::executor_of_t<ExecutorOrContext>;
   const executor_type io_ex = detail::executor_of(ex);
   return asio::async_compose<CompletionToken, listen_signature>(
-      detail::find_port_op<detail::port_request::listen, executor_type>(io_ex, options), token,
+      detail::get_port_op<detail::port_request::listen, executor_type>(io_ex, options), token,
       io_ex);
 }
 

@@ -1,4 +1,4 @@
-// portprobe/detail/finder.hpp: one get-port search, driven by the composed
+// portprobe/detail/get_port_engine.hpp: one get-port search, driven by the composed
 // operation of async_get_port(), async_get_ports() and async_listen().
 // Compiled in lib/.
 //
@@ -32,13 +32,13 @@ enum class port_request {
   listen,  ///< one port, with its listening socket kept open
 };
 
-class finder {
+class get_port_engine {
  public:
   /// Validates and copies `options` (nothing else: no probe, no registry).
-  finder(const get_port_options& options, port_request request, std::size_t count = 1);
-  finder(finder&&) noexcept;
-  finder& operator=(finder&&) noexcept;
-  ~finder();  // closes a socket not taken; gives back claims not handed over
+  get_port_engine(const get_port_options& options, port_request request, std::size_t count = 1);
+  get_port_engine(get_port_engine&&) noexcept;
+  get_port_engine& operator=(get_port_engine&&) noexcept;
+  ~get_port_engine();  // closes a socket not taken; gives back claims not handed over
 
   enum class need {
     registry,  ///< run on_registry() on strand(), then advance() again
@@ -61,10 +61,10 @@ class finder {
   /// The ports found, in order (empty on error).
   const std::vector<std::uint16_t>& ports() const noexcept;
   /// On success, once the operation has taken ports() (and the socket): the
-  /// locks are the caller's now, not given back when the finder is destroyed.
-  /// (A finder destroyed before completing gives back what it holds.)
+  /// locks are the caller's now, not given back when the get_port_engine is destroyed.
+  /// (A get_port_engine destroyed before completing gives back what it holds.)
   void hand_over() noexcept;
-  /// The kept listening socket (listen mode), still the finder's.
+  /// The kept listening socket (listen mode), still the get_port_engine's.
   int socket() const noexcept;
   /// The kept listening socket, the caller's from now on; and its protocol.
   int take_socket() noexcept;

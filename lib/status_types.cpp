@@ -1,3 +1,4 @@
+// lib/status_types.cpp: the plain status types (status_types.hpp).
 #include <portprobe/status_types.hpp>
 
 namespace portprobe {

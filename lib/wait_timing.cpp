@@ -1,3 +1,5 @@
+// lib/wait_timing.cpp: the option checks and timing of async_wait_for_status()
+// (declared in impl/wait.hpp): deadlines that do not overflow, probe timeouts.
 #include <portprobe/wait.hpp>
 
 #include <algorithm>

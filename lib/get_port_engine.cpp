@@ -1,4 +1,4 @@
-#include <portprobe/detail/finder.hpp>
+#include <portprobe/detail/get_port_engine.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -29,7 +29,7 @@ using ticket_list = std::vector<std::pair<std::uint16_t, std::uint64_t>>;
 
 }  // namespace
 
-struct finder::impl {
+struct get_port_engine::impl {
   // What was asked (the search itself is made at the first step: it reads
   // /proc and may probe `::` once, which the initiating function must not).
   port_request request = port_request::one;
@@ -73,7 +73,7 @@ struct finder::impl {
   bool visit_failed = false;        // the registry visit ran out of memory
 
   struct outcome {
-    verdict v;
+    bind_verdict v;
     std::uint16_t port;
     std::error_code ec;
     int fd;
@@ -84,25 +84,25 @@ struct finder::impl {
   outcome probe_port(std::uint16_t p) const {
     bool any_bound = false;
     for (const auto& t : targets) {
-      const probe_result r = probe_listen(t, p, false);
-      if (r.verdict == verdict::unavailable && !explicit_host) continue;  // skip that host
-      if (r.verdict != verdict::free) return {r.verdict, p, r.ec, -1};
+      const bind_result r = bind_probe(t, p, after_probe::close);
+      if (r.verdict == bind_verdict::unavailable && !explicit_host) continue;  // skip that host
+      if (r.verdict != bind_verdict::free) return {r.verdict, p, r.ec, -1};
       p = r.port;
       any_bound = true;
     }
     if (keep_on) {
-      const probe_result r = probe_listen(*keep_on, p, true);
-      if (r.verdict != verdict::free) return {r.verdict, p, r.ec, -1};
-      return {verdict::free, r.port, {}, r.fd};
+      const bind_result r = bind_probe(*keep_on, p, after_probe::keep);
+      if (r.verdict != bind_verdict::free) return {r.verdict, p, r.ec, -1};
+      return {bind_verdict::free, r.port, {}, r.fd};
     }
     if (!any_bound) {
-      return {verdict::failed, p, std::make_error_code(std::errc::address_not_available), -1};
+      return {bind_verdict::failed, p, std::make_error_code(std::errc::address_not_available), -1};
     }
-    return {verdict::free, p, {}, -1};
+    return {bind_verdict::free, p, {}, -1};
   }
 
   bool fatal(const outcome& o) const {
-    return o.v == verdict::failed || (o.v == verdict::unavailable && explicit_host);
+    return o.v == bind_verdict::failed || (o.v == bind_verdict::unavailable && explicit_host);
   }
 
   void fail(std::error_code e) {
@@ -184,7 +184,7 @@ struct finder::impl {
       return;
     }
     const outcome o = probe_port(c.port);
-    if (o.v == verdict::free) {
+    if (o.v == bind_verdict::free) {
       take(c.port, *ticket, o.fd, true);
       return;
     }
@@ -291,9 +291,9 @@ struct finder::impl {
             fail(o.ec);
             continue;
           }
-          if (o.v != verdict::free || !search->acceptable(o.port)) {
+          if (o.v != bind_verdict::free || !search->acceptable(o.port)) {
             close_socket(o.fd);
-            search->on_result(o.v == verdict::free ? o.port : 0, port_search::outcome::busy);
+            search->on_result(o.v == bind_verdict::free ? o.port : 0, port_search::outcome::busy);
             continue;
           }
           claim = claim_request{o.port, true, o.fd};
@@ -313,7 +313,7 @@ struct finder::impl {
   }
 };
 
-finder::finder(const get_port_options& options, port_request request, std::size_t count)
+get_port_engine::get_port_engine(const get_port_options& options, port_request request, std::size_t count)
     : impl_(std::make_unique<impl>()) {
   impl& s = *impl_;
   s.request = request;
@@ -355,10 +355,10 @@ finder::finder(const get_port_options& options, port_request request, std::size_
   s.options = options;
 }
 
-finder::finder(finder&&) noexcept = default;
-finder& finder::operator=(finder&&) noexcept = default;
+get_port_engine::get_port_engine(get_port_engine&&) noexcept = default;
+get_port_engine& get_port_engine::operator=(get_port_engine&&) noexcept = default;
 
-finder::~finder() {
+get_port_engine::~get_port_engine() {
   if (!impl_) return;
   impl& s = *impl_;
   close_socket(s.fd);
@@ -376,7 +376,7 @@ finder::~finder() {
   }
 }
 
-finder::need finder::advance() noexcept {
+get_port_engine::need get_port_engine::advance() noexcept {
   impl& s = *impl_;
   if (s.done && s.to_release.empty()) return need::done;
   try {
@@ -393,7 +393,7 @@ finder::need finder::advance() noexcept {
   }
 }
 
-void finder::on_registry() noexcept {
+void get_port_engine::on_registry() noexcept {
   impl& s = *impl_;
   try {
     for (const auto& [port, ticket] : s.to_release) s.reg->release(port, ticket);
@@ -420,9 +420,9 @@ void finder::on_registry() noexcept {
   }
 }
 
-const registry_strand& finder::strand() const noexcept { return impl_->reg->strand(); }
+const registry_strand& get_port_engine::strand() const noexcept { return impl_->reg->strand(); }
 
-void finder::cancel() noexcept {
+void get_port_engine::cancel() noexcept {
   impl& s = *impl_;
   if (s.ec == asio::error::operation_aborted) return;
   s.ec = asio::error::operation_aborted;
@@ -432,19 +432,19 @@ void finder::cancel() noexcept {
   if (s.reg == nullptr) s.done = true;  // nothing started: nothing to give back
 }
 
-std::error_code finder::error() const noexcept { return impl_->ec; }
+std::error_code get_port_engine::error() const noexcept { return impl_->ec; }
 
-const std::vector<std::uint16_t>& finder::ports() const noexcept { return impl_->ports; }
+const std::vector<std::uint16_t>& get_port_engine::ports() const noexcept { return impl_->ports; }
 
-void finder::hand_over() noexcept {
+void get_port_engine::hand_over() noexcept {
   impl_->found.clear();
   impl_->to_release.clear();
 }
 
-int finder::socket() const noexcept { return impl_->fd; }
+int get_port_engine::socket() const noexcept { return impl_->fd; }
 
-int finder::take_socket() noexcept { return std::exchange(impl_->fd, -1); }
+int get_port_engine::take_socket() noexcept { return std::exchange(impl_->fd, -1); }
 
-asio::ip::tcp finder::protocol() const noexcept { return impl_->protocol; }
+asio::ip::tcp get_port_engine::protocol() const noexcept { return impl_->protocol; }
 
 }  // namespace portprobe::detail
