@@ -270,14 +270,7 @@ TEST_CASE_FIXTURE(fixture, "a port this process may not bind (EACCES) is skipped
         ::setresuid(nobody, nobody, nobody) != 0) {
       ::_exit(3);
     }
-    asio::io_context child_io;
-    std::error_code ec = asio::error::would_block;
-    std::uint16_t port = 0;
-    pp::async_get_port(child_io, options, [&](std::error_code e, std::uint16_t p) {
-      ec = e;
-      port = p;
-    });
-    child_io.run();
+    const auto [ec, port] = test::get_port_now(options);
     ::_exit(ec ? 2 : port == free_port ? 0 : 1);
   }
   int status = 0;

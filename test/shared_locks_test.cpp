@@ -142,18 +142,6 @@ harness_result run_harness() {
   return r;
 }
 
-std::pair<std::error_code, std::uint16_t> get_port(const pp::get_port_options& options) {
-  asio::io_context io;
-  std::error_code ec = asio::error::would_block;
-  std::uint16_t port = 0;
-  pp::async_get_port(io, options, [&](std::error_code e, std::uint16_t p) {
-    ec = e;
-    port = p;
-  });
-  io.run_for(30s);
-  return {ec, port};
-}
-
 pp::get_port_options only(std::uint16_t port, std::chrono::milliseconds hold = 0ms) {
   pp::get_port_options o;
   o.port = port;
@@ -206,7 +194,7 @@ pid_t holder(const pp::get_port_options& options, std::uint16_t& port) {
   REQUIRE(pid >= 0);
   if (pid == 0) {
     ::close(fds[0]);
-    const auto [ec, p] = get_port(options);
+    const auto [ec, p] = test::get_port_now(options);
     const std::uint16_t answer = ec ? 0 : p;
     (void)!::write(fds[1], &answer, sizeof answer);
     for (;;) ::pause();  // until the test kills it
@@ -264,7 +252,7 @@ TEST_CASE("a SIGKILLed holder's lease lasts its hold, then the port is free agai
   REQUIRE(got == p);
   kill_child(pid);
   // Right after the kill the port is still leased: skipped without a probe.
-  const auto [ec, port] = get_port(only(p));
+  const auto [ec, port] = test::get_port_now(only(p));
   if (clock_type::now() - reported < 2s) {
     CHECK(ec == pp::error::no_available_port);
     std::error_code lec;
@@ -278,7 +266,7 @@ TEST_CASE("a SIGKILLed holder's lease lasts its hold, then the port is free agai
   // Then the lease ends by itself, with nobody left to release it (bounded wait).
   bool free_again = false;
   for (int i = 0; i < 150 && !free_again; ++i) {
-    free_again = get_port(only(p)).first == std::error_code();
+    free_again = test::get_port_now(only(p)).first == std::error_code();
     if (!free_again) std::this_thread::sleep_for(100ms);
   }
   CHECK(free_again);
@@ -294,7 +282,7 @@ TEST_CASE("a SIGKILLed holder's reservation is no longer renewed: it ends within
   const pid_t pid = holder(o, got);
   REQUIRE(got == p);
   kill_child(pid);
-  CHECK(get_port(only(p)).first == pp::error::no_available_port);
+  CHECK(test::get_port_now(only(p)).first == pp::error::no_available_port);
   std::error_code ec;
   const auto leases = pp::active_leases(ec);
   REQUIRE_FALSE(ec);
@@ -309,9 +297,9 @@ TEST_CASE("after fork() the child works, and leaves the parent's leases alone") 
   require_namespace();
   pp::get_port_options reserved;
   reserved.reserve = true;
-  const auto [rec, p] = get_port(reserved);
+  const auto [rec, p] = test::get_port_now(reserved);
   REQUIRE_FALSE(rec);
-  const auto [hec, q] = get_port({});
+  const auto [hec, q] = test::get_port_now({});
   REQUIRE_FALSE(hec);
 
   // Another thread is inside the registry as often as it can while we fork.
@@ -320,7 +308,7 @@ TEST_CASE("after fork() the child works, and leaves the parent's leases alone") 
     for (int i = 0; i < 2000 && !stop; ++i) {
       pp::get_port_options o;
       o.hold = 0ms;
-      (void)get_port(o);
+      (void)test::get_port_now(o);
     }
   });
   const pid_t pid = ::fork();
@@ -329,17 +317,17 @@ TEST_CASE("after fork() the child works, and leaves the parent's leases alone") 
     ::alarm(60);  // a hang in the child ends it
     int failures = 0;
     // The parent's leases are seen, and cannot be released from here.
-    if (get_port(only(p)).first != pp::error::no_available_port) failures |= 1;
+    if (test::get_port_now(only(p)).first != pp::error::no_available_port) failures |= 1;
     pp::release_port(p);
     pp::clear_locked_ports();
-    if (get_port(only(q)).first != pp::error::no_available_port) failures |= 2;
+    if (test::get_port_now(only(q)).first != pp::error::no_available_port) failures |= 2;
     // Two threads at once, each with its own io_context: every call completes.
     std::vector<std::uint16_t> ports[2];
     std::thread t[2];
     for (int k = 0; k < 2; ++k) {
       t[k] = std::thread([&, k] {
         for (int i = 0; i < 50; ++i) {
-          const auto [ec, port] = get_port({});
+          const auto [ec, port] = test::get_port_now({});
           if (!ec) ports[k].push_back(port);
         }
       });
@@ -378,7 +366,7 @@ TEST_CASE("two network namespaces each get port P: a table per namespace") {
   require_namespace();
   const std::string cli = env_path("PORTPROBE_CLI");
   const std::uint16_t p = unleased_port();
-  const auto [ec, got] = get_port(only(p, 60s));
+  const auto [ec, got] = test::get_port_now(only(p, 60s));
   REQUIRE_FALSE(ec);
   REQUIRE(got == p);
   // This namespace: P is leased (to this process), the command gets nothing.

@@ -10,6 +10,7 @@
 #include <ostream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <asio/awaitable.hpp>
@@ -19,6 +20,7 @@
 #include <asio/ip/v6_only.hpp>
 #include <doctest/doctest.h>
 
+#include <portprobe/get_port.hpp>
 #include <portprobe/locks.hpp>
 
 namespace test {
@@ -113,6 +115,22 @@ inline std::uint16_t os_port() {
 inline std::uint16_t closed_port(const char* address = "127.0.0.1") {
   asio::io_context io;
   return listen_on(io, address).local_endpoint().port();
+}
+
+/// async_get_port() on an io_context of its own, run until it completes (at
+/// most 30 s): its error (asio::error::would_block if it did not complete) and
+/// port. Safe in a forked child too.
+inline std::pair<std::error_code, std::uint16_t> get_port_now(
+    const portprobe::get_port_options& options) {
+  asio::io_context io;
+  std::error_code ec = asio::error::would_block;
+  std::uint16_t port = 0;
+  portprobe::async_get_port(io, options, [&](std::error_code e, std::uint16_t p) {
+    ec = e;
+    port = p;
+  });
+  io.run_for(std::chrono::seconds(30));
+  return {ec, port};
 }
 
 /// Whether this machine has IPv6 loopback (::1 can be listened on).

@@ -98,17 +98,25 @@ struct get_port_op {
   }
 };
 
+/// Starts a get_port_op on the executor of `ex`.
+template <port_request Request, typename Signature, typename ExecutorOrContext,
+          typename CompletionToken>
+auto start_get_port_op(ExecutorOrContext& ex, const get_port_options& options, std::size_t count,
+                       CompletionToken& token) {
+  using executor_type = executor_of_t<ExecutorOrContext>;
+  const executor_type io_ex = executor_of(ex);
+  return asio::async_compose<CompletionToken, Signature>(
+      get_port_op<Request, executor_type>(io_ex, options, count), token, io_ex);
+}
+
 }  // namespace detail
 
 template <detail::executor_or_context ExecutorOrContext,
           asio::completion_token_for<get_port_signature> CompletionToken>
 auto async_get_port(ExecutorOrContext&& ex, const get_port_options& options,
                     CompletionToken&& token) {
-  using executor_type = detail::executor_of_t<ExecutorOrContext>;
-  const executor_type io_ex = detail::executor_of(ex);
-  return asio::async_compose<CompletionToken, get_port_signature>(
-      detail::get_port_op<detail::port_request::one, executor_type>(io_ex, options), token,
-      io_ex);
+  return detail::start_get_port_op<detail::port_request::one, get_port_signature>(ex, options, 1,
+                                                                                  token);
 }
 
 template <detail::executor_or_context ExecutorOrContext,
@@ -121,11 +129,8 @@ template <detail::executor_or_context ExecutorOrContext,
           asio::completion_token_for<get_ports_signature> CompletionToken>
 auto async_get_ports(ExecutorOrContext&& ex, std::size_t count, const get_port_options& options,
                      CompletionToken&& token) {
-  using executor_type = detail::executor_of_t<ExecutorOrContext>;
-  const executor_type io_ex = detail::executor_of(ex);
-  return asio::async_compose<CompletionToken, get_ports_signature>(
-      detail::get_port_op<detail::port_request::many, executor_type>(io_ex, options, count),
-      token, io_ex);
+  return detail::start_get_port_op<detail::port_request::many, get_ports_signature>(
+      ex, options, count, token);
 }
 
 }  // namespace portprobe
