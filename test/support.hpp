@@ -119,9 +119,10 @@ inline std::uint16_t closed_port(const char* address = "127.0.0.1") {
 
 /// async_get_port() on an io_context of its own, run until it completes (at
 /// most 30 s): its error (asio::error::would_block if it did not complete) and
-/// port. Safe in a forked child too.
-inline std::pair<std::error_code, std::uint16_t> get_port_now(
-    const portprobe::get_port_options& options) {
+/// port. Safe in a forked child too. A template only so that the test units
+/// that never call it do not compile the operation.
+template <typename Options = portprobe::get_port_options>
+std::pair<std::error_code, std::uint16_t> get_port_now(const Options& options) {
   asio::io_context io;
   std::error_code ec = asio::error::would_block;
   std::uint16_t port = 0;

@@ -15,8 +15,6 @@ class one_shot {
   template <typename F, typename = std::enable_if_t<!std::is_same_v<std::decay_t<F>, one_shot>>>
   explicit one_shot(F&& f) : call_(std::make_unique<holder<std::decay_t<F>>>(std::forward<F>(f))) {}
 
-  explicit operator bool() const noexcept { return call_ != nullptr; }
-
   /// Calls the callable once; the one_shot is empty after.
   void operator()() {
     std::unique_ptr<base> c = std::move(call_);
