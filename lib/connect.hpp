@@ -8,17 +8,9 @@
 
 #include <asio/ip/tcp.hpp>
 
-namespace portprobe::detail {
+#include "address_walk.hpp"  // connect_outcome
 
-/// What a connect's outcome means for one address.
-enum class connect_outcome {
-  open,      ///< connected
-  closed,    ///< refused (or reset, or a socket that met itself)
-  filtered,  ///< no answer, unreachable, not permitted, family unusable
-  resource,  ///< out of a resource of this machine (EMFILE, ENFILE, no local port): retry
-  aborted,   ///< cancelled
-  pending,   ///< still in flight: wait for the socket to become writable
-};
+namespace portprobe::detail {
 
 /// Maps an error of connect() (or SO_ERROR) to an outcome, as nmap does.
 connect_outcome classify_connect(const std::error_code& ec, bool timed_out) noexcept;

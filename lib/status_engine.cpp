@@ -25,6 +25,7 @@
 #include <asio/steady_timer.hpp>
 #include <asio/strand.hpp>
 
+#include "address_walk.hpp"
 #include "connect.hpp"
 #include "probe.hpp"
 #include <portprobe/status.hpp>
@@ -89,8 +90,7 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
   struct child {
     explicit child(const strand_type& s) : socket(s), timer(s) {}
     std::size_t index = 0;
-    std::size_t address = 0;
-    bool saw_filtered = false;
+    address_walk walk{0};  // its port's walk; current() is the address in flight
     bool timed_out = false;
     bool cancelled = false;
     int pending = 0;  // its handlers outstanding: the wait and the timer
@@ -144,7 +144,8 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
     if (finishing_) return settle_finish();
     int budget = sync_budget;
     while (auto index = window_.next()) {
-      const attempt r = probe(*index, 0, false);
+      address_walk walk(addresses_.size());
+      const attempt r = probe(*index, walk);
       if (r.state == attempt_state::resource) {
         if (!window_.retry(*index)) return fail(os_error(r.ec));
         continue;
@@ -164,47 +165,44 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
     if (window_.finished()) finish();
   }
 
-  // Probes port `index` on the addresses from `address` on; a connect still in
-  // flight becomes a child, the others are decided here.
-  attempt probe(std::size_t index, std::size_t address, bool saw_filtered) {
-    for (; address < addresses_.size(); ++address) {
-      const connect_attempt a = start_connect({addresses_[address], result_->ports[index]}, &spares_);
+  // Walks port `index` over the addresses `walk` has still to try; a connect
+  // still in flight becomes a child (which keeps the walk), the others are
+  // decided here.
+  attempt probe(std::size_t index, address_walk walk) {
+    while (const auto address = walk.current()) {
+      const connect_attempt a =
+          start_connect({addresses_[*address], result_->ports[index]}, &spares_);
       switch (a.outcome) {
-        case connect_outcome::open:
-          return {attempt_state::settled, port_status::open, {}};
         case connect_outcome::resource:
           // With nothing else of ours in flight, no source address for this
           // destination (an IPv6 address on a host without IPv6) is not a
           // shortage that will pass: that address cannot be reached.
           if (a.ec == std::errc::address_not_available && window_.in_flight() <= 1) {
-            saw_filtered = true;
+            walk.record(connect_outcome::filtered);
             break;
           }
           return {attempt_state::resource, port_status::filtered, a.ec};
         case connect_outcome::pending: {
-          const std::error_code ec = start_child(index, address, saw_filtered, a.fd);
+          const std::error_code ec = start_child(index, walk, a.fd);
           if (!ec) return {attempt_state::started, port_status::filtered, {}};
           return {attempt_state::resource, port_status::filtered, ec};
         }
-        case connect_outcome::closed:
-          break;
-        default:  // filtered (and aborted, which a connect just made cannot be)
-          saw_filtered = true;
+        default:  // open, closed, filtered (and aborted, which a connect just made cannot be)
+          walk.record(a.outcome);
           break;
       }
     }
-    return {attempt_state::settled, saw_filtered ? port_status::filtered : port_status::closed, {}};
+    return {attempt_state::settled, walk.status(), {}};
   }
 
   // Returns the error of handing the socket to the reactor, if any.
-  std::error_code start_child(std::size_t index, std::size_t address, bool saw_filtered, int fd) {
+  std::error_code start_child(std::size_t index, const address_walk& walk, int fd) {
     child* c = acquire();
     c->index = index;
-    c->address = address;
-    c->saw_filtered = saw_filtered;
+    c->walk = walk;
     c->timed_out = false;
     std::error_code ec;
-    c->socket.assign(addresses_[address].is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd,
+    c->socket.assign(addresses_[*walk.current()].is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd,
                      ec);
     if (ec) {  // the reactor could not take it (ENOMEM...): a resource to wait for
       close_socket(fd);
@@ -233,7 +231,7 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
   void step(child* c) {
     --live_;
     if (--c->pending != 0) return;
-    const asio::ip::tcp::endpoint endpoint(addresses_[c->address], result_->ports[c->index]);
+    const asio::ip::tcp::endpoint endpoint(addresses_[*c->walk.current()], result_->ports[c->index]);
     std::error_code ec;
     const connect_outcome o =
         c->cancelled ? connect_outcome::aborted
@@ -241,8 +239,7 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
     std::error_code ignored;
     c->socket.close(ignored);
     const std::size_t index = c->index;
-    const std::size_t address = c->address;
-    const bool saw_filtered = c->saw_filtered || o == connect_outcome::filtered;
+    address_walk walk = c->walk;
     release(c);
     if (finishing_) return settle_finish();
     switch (o) {
@@ -255,8 +252,9 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
       case connect_outcome::open:
         if (!record(index, port_status::open)) launch();
         return;
-      default: {
-        const attempt r = probe(index, address + 1, saw_filtered);
+      default: {  // closed or filtered: on to the next address, if any
+        walk.record(o);
+        const attempt r = probe(index, walk);
         if (r.state == attempt_state::resource) {
           if (!window_.retry(index)) return fail(os_error(r.ec));
         } else if (r.state == attempt_state::settled && record(index, r.status)) {

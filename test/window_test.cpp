@@ -1,6 +1,11 @@
 #include <portprobe/detail/window.hpp>
 
+#include <optional>
+#include <vector>
+
 #include <portprobe/status_types.hpp>
+
+#include "address_walk.hpp"
 
 #include <doctest/doctest.h>
 
@@ -117,4 +122,88 @@ TEST_CASE("out of descriptors with nothing in flight cannot go on") {
 TEST_CASE("a concurrency of 0 is taken as 1 by the window (the options default it earlier)") {
   ordered_window w(3, 0, goal::all);
   CHECK(start_all(w).size() == 1);
+}
+
+// The walk of one port over a host's addresses (lib/address_walk.hpp), without
+// sockets: the engine asks it which address comes next and the port's status.
+namespace {
+using portprobe::detail::address_walk;
+using portprobe::detail::connect_outcome;
+
+// Feeds `outcomes` to a walk over `addresses` addresses; returns the addresses
+// it asked for, in order.
+std::vector<std::size_t> walk_through(address_walk& w, std::vector<connect_outcome> outcomes) {
+  std::vector<std::size_t> asked;
+  for (const connect_outcome o : outcomes) {
+    const auto a = w.current();
+    if (!a) break;
+    asked.push_back(*a);
+    w.record(o);
+  }
+  return asked;
+}
+}  // namespace
+
+TEST_CASE("address walk: open at the first address that accepts, later ones untried") {
+  address_walk w(3);
+  CHECK(walk_through(w, {connect_outcome::closed, connect_outcome::open, connect_outcome::closed}) ==
+        std::vector<std::size_t>{0, 1});
+  CHECK(w.done());
+  CHECK_FALSE(w.current());
+  CHECK(w.status() == port_status::open);
+}
+
+TEST_CASE("address walk: closed only when every address refused") {
+  address_walk w(2);
+  CHECK_FALSE(w.done());
+  CHECK(walk_through(w, {connect_outcome::closed, connect_outcome::closed}) ==
+        std::vector<std::size_t>{0, 1});
+  CHECK(w.done());
+  CHECK(w.status() == port_status::closed);
+}
+
+TEST_CASE("address walk: an address without an answer makes the port filtered, unless one accepts") {
+  SUBCASE("filtered then refused") {
+    address_walk w(2);
+    walk_through(w, {connect_outcome::filtered, connect_outcome::closed});
+    CHECK(w.done());
+    CHECK(w.status() == port_status::filtered);
+  }
+  SUBCASE("refused then filtered") {
+    address_walk w(2);
+    walk_through(w, {connect_outcome::closed, connect_outcome::filtered});
+    CHECK(w.status() == port_status::filtered);
+  }
+  SUBCASE("filtered then open") {
+    address_walk w(2);
+    walk_through(w, {connect_outcome::filtered, connect_outcome::open});
+    CHECK(w.done());
+    CHECK(w.status() == port_status::open);
+  }
+}
+
+TEST_CASE("address walk: outcomes that are not answers count as filtered; nothing changes once over") {
+  address_walk w(2);
+  w.record(connect_outcome::aborted);
+  REQUIRE(w.current() == std::optional<std::size_t>{1});
+  w.record(connect_outcome::closed);
+  CHECK(w.done());
+  CHECK(w.status() == port_status::filtered);
+  w.record(connect_outcome::open);  // over: ignored
+  CHECK(w.status() == port_status::filtered);
+
+  address_walk none(0);  // no address: over at once, nothing accepted
+  CHECK(none.done());
+  CHECK(none.status() == port_status::closed);
+}
+
+TEST_CASE("address walk: a copy resumes where the original stood (the engine's children keep one)") {
+  address_walk w(3);
+  w.record(connect_outcome::filtered);
+  address_walk copy = w;
+  CHECK(copy.current() == std::optional<std::size_t>{1});
+  copy.record(connect_outcome::closed);
+  copy.record(connect_outcome::closed);
+  CHECK(copy.status() == port_status::filtered);
+  CHECK(w.current() == std::optional<std::size_t>{1});  // the original did not move
 }
