@@ -463,7 +463,9 @@ def harness(argv_of, env):
 
 def collisions(build, node, locks, log):
     """The collision item's rows: {key, work, cells: {contender: result}, ok}."""
-    lock_worker = build / "benchmarks" / "lock_worker"
+    # The tests' program: in test/ when the build has the tests, else built in benchmarks/.
+    lock_worker = next((p for p in (build / "test" / "lock_worker", build / "benchmarks" / "lock_worker")
+                        if p.exists()), build / "benchmarks" / "lock_worker")
     cli = build / "lib" / "cli" / "portprobe"
     if not lock_worker.exists():
         raise RuntimeError(f"{lock_worker} is not built (ninja -C {build} benchmarks/lock_worker)")

@@ -1,11 +1,14 @@
 #include <portprobe/detail/get_port_engine.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <optional>
 #include <random>
 #include <utility>
 #include <vector>
 
+#include <asio/dispatch.hpp>
 #include <asio/error.hpp>
 #include <asio/ip/address.hpp>
 #include <asio/post.hpp>
@@ -420,8 +423,6 @@ void get_port_engine::on_registry() noexcept {
   }
 }
 
-const registry_strand& get_port_engine::strand() const noexcept { return impl_->reg->strand(); }
-
 void get_port_engine::cancel() noexcept {
   impl& s = *impl_;
   if (s.ec == asio::error::operation_aborted) return;
@@ -446,5 +447,51 @@ int get_port_engine::socket() const noexcept { return impl_->fd; }
 int get_port_engine::take_socket() noexcept { return std::exchange(impl_->fd, -1); }
 
 asio::ip::tcp get_port_engine::protocol() const noexcept { return impl_->protocol; }
+
+// The search's driver: one step on the caller's executor, then, when the
+// search asks, a visit to the registry's strand (entered with dispatch: inline
+// when it is idle) and back to the caller's executor with post. Each step is
+// posted, never run within the call that started the driver.
+struct get_port_driver : std::enable_shared_from_this<get_port_driver> {
+  get_port_driver(const asio::any_io_executor& e, std::shared_ptr<get_port_engine> s,
+                  std::shared_ptr<std::atomic<bool>> c, one_shot d)
+      : ex(e), engine(std::move(s)), cancelled(std::move(c)), done(std::move(d)) {}
+
+  void step() {
+    if (cancelled && cancelled->load(std::memory_order_acquire)) engine->cancel();
+    if (engine->advance() == get_port_engine::need::registry) {
+      asio::dispatch(engine->impl_->reg->strand(), [self = shared_from_this()] {
+        self->engine->on_registry();
+        asio::post(self->ex, [self] { self->step(); });
+      });
+      return;
+    }
+    one_shot d = std::move(done);
+    engine.reset();
+    d();
+  }
+
+  asio::any_io_executor ex;
+  std::shared_ptr<get_port_engine> engine;
+  std::shared_ptr<std::atomic<bool>> cancelled;  // set by the operation's cancellation slot
+  one_shot done;
+};
+
+void start_get_port_engine(const asio::any_io_executor& ex,
+                           std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
+                           one_shot done) {
+  std::shared_ptr<std::atomic<bool>> cancelled;
+  if (slot.is_connected()) {
+    // The slot's handler may run on any thread, at any time until the slot is
+    // cleared: it only sets a flag that the next step reads.
+    cancelled = std::make_shared<std::atomic<bool>>(false);
+    slot.assign([flag = cancelled](asio::cancellation_type) {
+      flag->store(true, std::memory_order_release);
+    });
+  }
+  auto driver = std::make_shared<get_port_driver>(ex, std::move(engine), std::move(cancelled),
+                                                  std::move(done));
+  asio::post(ex, [driver = std::move(driver)] { driver->step(); });
+}
 
 }  // namespace portprobe::detail

@@ -19,7 +19,7 @@
 #include <asio/steady_timer.hpp>
 
 #include "lock_table.hpp"
-#include <portprobe/detail/registry.hpp>
+#include "registry_executor.hpp"
 #include <portprobe/locks.hpp>
 
 #include "lease_table.hpp"

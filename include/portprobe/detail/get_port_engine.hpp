@@ -1,12 +1,12 @@
-// portprobe/detail/get_port_engine.hpp: one get-port search, driven by the composed
-// operation of async_get_port(), async_get_ports() and async_listen().
-// Compiled in lib/.
-//
-// The operation alternates two kinds of step: advance() on the caller's
-// executor (the probes: socket, bind, listen, close) and on_registry() on the
-// registry's strand (claims and releases, O(1) each). A pick is: check this
-// process's locks, claim the shared slot, probe, then keep the claim or
-// release it; an OS pick is probed first and claimed after.
+// portprobe/detail/get_port_engine.hpp: one get-port search, the engine behind
+// async_get_port(), async_get_ports() and async_listen(), compiled once in
+// lib/get_port_engine.cpp. start_get_port_engine() drives it through its two
+// kinds of step: probes on the caller's I/O executor (socket, bind, listen,
+// close) and claims and releases on the process's lock registry (its own
+// strand, O(1) each). A pick is: check this process's locks, claim the shared
+// slot, probe, then keep the claim or release it; an OS pick is probed first
+// and claimed after. The header-side operation (impl/get_port.hpp) only starts
+// it and completes on the handler's executor.
 #pragma once
 
 #include <cstddef>
@@ -15,9 +15,11 @@
 #include <system_error>
 #include <vector>
 
+#include <asio/any_io_executor.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/ip/tcp.hpp>
 
-#include <portprobe/detail/registry.hpp>
+#include <portprobe/detail/completion.hpp>
 
 namespace portprobe {
 struct get_port_options;
@@ -40,23 +42,6 @@ class get_port_engine {
   get_port_engine& operator=(get_port_engine&&) noexcept;
   ~get_port_engine();  // closes a socket not taken; gives back claims not handed over
 
-  enum class need {
-    registry,  ///< run on_registry() on strand(), then advance() again
-    done,      ///< finished: error(), or ports() (and take_socket())
-  };
-
-  /// On the caller's executor: probes until the search needs the registry or
-  /// is over.
-  need advance() noexcept;
-  /// On strand() only: the releases and the claim that advance() asked for.
-  void on_registry() noexcept;
-  /// The registry's strand (valid once advance() has returned need::registry).
-  const registry_strand& strand() const noexcept;
-
-  /// Cancelled: the next advance() gives back every claim and socket, and the
-  /// search ends with asio::error::operation_aborted.
-  void cancel() noexcept;
-
   std::error_code error() const noexcept;
   /// The ports found, in order (empty on error).
   const std::vector<std::uint16_t>& ports() const noexcept;
@@ -71,8 +56,33 @@ class get_port_engine {
   asio::ip::tcp protocol() const noexcept;
 
  private:
+  friend struct get_port_driver;
+  enum class need {
+    registry,  ///< run on_registry() on the registry's strand, then advance() again
+    done,      ///< finished: error(), or ports() (and take_socket())
+  };
+  /// On the caller's executor: probes until the search needs the registry or is over.
+  need advance() noexcept;
+  /// On the registry's strand only: the releases and the claim that advance() asked for.
+  void on_registry() noexcept;
+  /// Cancelled: the next advance() gives back every claim and socket, and the
+  /// search ends with asio::error::operation_aborted.
+  void cancel() noexcept;
+
   struct impl;
   std::unique_ptr<impl> impl_;
 };
+
+/// Runs `engine`'s search: its first step posted to `ex` (nothing runs within
+/// this call), its probes on `ex`, its registry visits on the registry's
+/// strand. A cancellation emitted on `slot` (if connected) is seen at the next
+/// step: the search then gives back what it holds and ends with
+/// asio::error::operation_aborted. `done` runs once, on `ex`, when the search is
+/// over; then `engine` holds the result. Destroyed unrun (its executor's
+/// context destroyed first), `done` is destroyed and the engine, once its last
+/// owner lets go, gives its claims back.
+void start_get_port_engine(const asio::any_io_executor& ex,
+                           std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
+                           one_shot done);
 
 }  // namespace portprobe::detail

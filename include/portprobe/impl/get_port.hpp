@@ -2,26 +2,26 @@
 // (behind async_get_port(), async_get_ports() and async_listen()) and the
 // definitions of portprobe/get_port.hpp's templates.
 //
-// The operation alternates the search engine's two kinds of step (compiled in
-// lib/get_port_engine.cpp): probes on the caller's executor (the handler's
-// associated executor), and claims and releases on the registry's strand,
-// entered with asio::dispatch (inline when the strand is idle) and left with
-// asio::post back to the caller's executor. The first step is posted: nothing
-// is probed inside the initiating function, and the handler never runs there.
-// A cancellation is seen after every step; the claims and sockets held are
-// given back before completing.
+// The operation is a thin shell around the compiled search engine
+// (detail/get_port_engine.hpp): it starts the engine, which posts its first
+// step (nothing is probed inside the initiating function, and the handler
+// never runs there), with a one-shot completion that resumes the operation on
+// its handler's associated executor, where it completes. Cancellation reaches
+// the engine through the operation's cancellation slot; the claims and sockets
+// held are given back before completing.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
+#include <asio/any_io_executor.hpp>
+#include <asio/associated_executor.hpp>
 #include <asio/cancellation_state.hpp>
 #include <asio/compose.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/error.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/post.hpp>
 
@@ -30,6 +30,23 @@
 namespace portprobe {
 namespace detail {
 
+/// The engine's completion: resumes the composed operation on its handler's
+/// associated executor. The engine calls it on the operation's I/O executor,
+/// inside a handler of its own: when the handler's executor is that same one,
+/// the operation resumes at once, else it is posted there.
+template <typename Self, typename IoExecutor>
+struct resume_on_handler_executor {
+  Self self;
+  IoExecutor io_ex;
+  void operator()() {
+    auto handler_ex = asio::get_associated_executor(self, io_ex);
+    if constexpr (std::is_same_v<decltype(handler_ex), IoExecutor>) {
+      if (handler_ex == io_ex) return self();
+    }
+    asio::post(std::move(self));
+  }
+};
+
 /// one:    completes with void(std::error_code, std::uint16_t)
 /// many:   completes with void(std::error_code, std::vector<std::uint16_t>)
 /// listen: completes with void(std::error_code, asio::ip::tcp::acceptor) whose
@@ -37,10 +54,10 @@ namespace detail {
 template <port_request Request, typename IoExecutor>
 struct get_port_op {
   get_port_op(const IoExecutor& ex, const get_port_options& options, std::size_t count = 1)
-      : io_ex(ex), search(std::make_unique<get_port_engine>(options, Request, count)) {}
+      : io_ex(ex), search(std::make_shared<get_port_engine>(options, Request, count)) {}
 
   IoExecutor io_ex;
-  std::unique_ptr<get_port_engine> search;  // on the heap: the strand works on it while `self` moves
+  std::shared_ptr<get_port_engine> search;  // shared with the engine's driver until it is done
   bool started = false;
 
   template <typename Self>
@@ -48,20 +65,12 @@ struct get_port_op {
     if (!started) {
       started = true;
       self.reset_cancellation_state(asio::enable_total_cancellation());
-      asio::post(std::move(self));
-      return;
-    }
-    if (self.get_cancellation_state().cancelled() != asio::cancellation_type::none) {
-      search->cancel();
-    }
-    if (search->advance() == get_port_engine::need::registry) {
-      // `self` is carried to the strand and posted back, never invoked off the
-      // caller's executor (its cancellation state belongs to the caller's side).
-      get_port_engine* f = search.get();
-      asio::dispatch(f->strand(), [f, self = std::move(self)]() mutable {
-        f->on_registry();
-        asio::post(std::move(self));
-      });
+      // Take what is needed before `self` (and these members with it) moves.
+      const asio::cancellation_slot slot = self.get_cancellation_state().slot();
+      const std::shared_ptr<get_port_engine> engine = search;
+      const IoExecutor ex = io_ex;
+      start_get_port_engine(asio::any_io_executor(ex), engine, slot,
+                            one_shot(resume_on_handler_executor<Self, IoExecutor>{std::move(self), ex}));
       return;
     }
     finish(self);

@@ -1,5 +1,6 @@
-// portprobe/detail/registry.hpp: how operations reach the process-wide lock
-// registry (lib/registry.hpp holds the registry itself).
+// lib/registry_executor.hpp: how operations reach the process-wide lock
+// registry (lib/registry.hpp holds the registry itself). Private to the
+// library: the get-port engine (lib/get_port_engine.cpp) enters the strand.
 //
 // The registry's state is touched only on its strand, an asio::strand over
 // registry_executor. That executor runs work that may run at once inline on
