@@ -75,6 +75,21 @@ struct get_port_engine::impl {
   std::optional<std::vector<bool>> confirmed;  // its answer, per entry of `found`
   bool visit_failed = false;        // the registry visit ran out of memory
 
+  // The driver's (start_get_port_engine).
+  // The caller's I/O executor, where the probes run: a plain io_context's
+  // (posted to without type erasure, the common case), or any other.
+  asio::io_context* context = nullptr;
+  asio::any_io_executor ex;
+  template <typename F>
+  void post_step(F&& f) {
+    if (context != nullptr) {
+      asio::post(context->get_executor(), std::forward<F>(f));
+    } else {
+      asio::post(ex, std::forward<F>(f));
+    }
+  }
+  std::atomic<bool> cancel_requested{false};  // set from the operation's cancellation slot
+
   struct outcome {
     bind_verdict v;
     std::uint16_t port;
@@ -358,8 +373,6 @@ get_port_engine::get_port_engine(const get_port_options& options, port_request r
   s.options = options;
 }
 
-get_port_engine::get_port_engine(get_port_engine&&) noexcept = default;
-get_port_engine& get_port_engine::operator=(get_port_engine&&) noexcept = default;
 
 get_port_engine::~get_port_engine() {
   if (!impl_) return;
@@ -451,47 +464,57 @@ asio::ip::tcp get_port_engine::protocol() const noexcept { return impl_->protoco
 // The search's driver: one step on the caller's executor, then, when the
 // search asks, a visit to the registry's strand (entered with dispatch: inline
 // when it is idle) and back to the caller's executor with post. Each step is
-// posted, never run within the call that started the driver.
-struct get_port_driver : std::enable_shared_from_this<get_port_driver> {
-  get_port_driver(const asio::any_io_executor& e, std::shared_ptr<get_port_engine> s,
-                  std::shared_ptr<std::atomic<bool>> c, one_shot d)
-      : ex(e), engine(std::move(s)), cancelled(std::move(c)), done(std::move(d)) {}
-
-  void step() {
-    if (cancelled && cancelled->load(std::memory_order_acquire)) engine->cancel();
-    if (engine->advance() == get_port_engine::need::registry) {
-      asio::dispatch(engine->impl_->reg->strand(), [self = shared_from_this()] {
-        self->engine->on_registry();
-        asio::post(self->ex, [self] { self->step(); });
+// posted, never run within the call that started the search.
+// `done` travels with the steps, not inside the engine: the operation it holds
+// owns the engine too, and a step destroyed unrun (its io_context destroyed
+// first) must free both.
+void get_port_engine::drive(std::shared_ptr<get_port_engine> self, one_shot done) {
+  impl& s = *self->impl_;
+  if (s.cancel_requested.load(std::memory_order_acquire)) self->cancel();
+  if (self->advance() == need::registry) {
+    const registry_strand& strand = s.reg->strand();
+    asio::dispatch(strand, [self = std::move(self), done = std::move(done)]() mutable {
+      self->on_registry();
+      impl& state = *self->impl_;
+      state.post_step([self = std::move(self), done = std::move(done)]() mutable {
+        drive(std::move(self), std::move(done));
       });
-      return;
-    }
-    one_shot d = std::move(done);
-    engine.reset();
-    d();
+    });
+    return;
   }
+  s.ex = asio::any_io_executor();
+  s.context = nullptr;
+  self.reset();  // the operation holds the engine and its result
+  done();
+}
 
-  asio::any_io_executor ex;
-  std::shared_ptr<get_port_engine> engine;
-  std::shared_ptr<std::atomic<bool>> cancelled;  // set by the operation's cancellation slot
-  one_shot done;
-};
+void get_port_engine::start(std::shared_ptr<get_port_engine> engine,
+                            asio::cancellation_slot slot, one_shot done) {
+  if (slot.is_connected()) {
+    // The slot's handler may run on any thread, at any time until the slot is
+    // cleared: it only sets a flag that the next step reads.
+    slot.assign([weak = std::weak_ptr<get_port_engine>(engine)](asio::cancellation_type) {
+      if (auto e = weak.lock()) e->impl_->cancel_requested.store(true, std::memory_order_release);
+    });
+  }
+  impl& s = *engine->impl_;
+  s.post_step([engine = std::move(engine), done = std::move(done)]() mutable {
+    drive(std::move(engine), std::move(done));
+  });
+}
 
 void start_get_port_engine(const asio::any_io_executor& ex,
                            std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
                            one_shot done) {
-  std::shared_ptr<std::atomic<bool>> cancelled;
-  if (slot.is_connected()) {
-    // The slot's handler may run on any thread, at any time until the slot is
-    // cleared: it only sets a flag that the next step reads.
-    cancelled = std::make_shared<std::atomic<bool>>(false);
-    slot.assign([flag = cancelled](asio::cancellation_type) {
-      flag->store(true, std::memory_order_release);
-    });
-  }
-  auto driver = std::make_shared<get_port_driver>(ex, std::move(engine), std::move(cancelled),
-                                                  std::move(done));
-  asio::post(ex, [driver = std::move(driver)] { driver->step(); });
+  engine->impl_->ex = ex;
+  get_port_engine::start(std::move(engine), slot, std::move(done));
+}
+
+void start_get_port_engine(const asio::io_context::executor_type& ex,
+                           std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
+                           one_shot done) {
+  engine->impl_->context = &asio::query(ex, asio::execution::context);
+  get_port_engine::start(std::move(engine), slot, std::move(done));
 }
 
 }  // namespace portprobe::detail

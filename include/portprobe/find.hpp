@@ -35,10 +35,23 @@ using find_signature = void(std::error_code, std::optional<std::uint16_t>);
 /// when no port has the status (an empty list too). Errors as for
 /// async_check_status().
 ///
-/// @par Inside the initiating function, executor, cancellation, lifetimes and thread-safety
-/// As for async_check_status(): the first probes may be made at once when the
-/// caller runs on `ex`'s context; the handler is never invoked from within
-/// this function; terminal, partial and total cancellation.
+/// @par Inside the initiating function
+/// The first probes may be made at once when the caller runs on `ex`'s
+/// context (a host name is resolved asynchronously first); the handler is
+/// never invoked from within this function.
+///
+/// @par Executor
+/// The probes run on a strand over `ex`; the handler runs on its associated
+/// executor, else on `ex`, after every probe socket is closed.
+///
+/// @par Per-operation cancellation
+/// Terminal, partial and total: completes with operation_aborted and
+/// std::nullopt, every probe socket closed.
+///
+/// @par Object lifetimes and thread-safety
+/// Nothing passed by reference is used after this returns; `ex`'s context
+/// must outlive the operation. Any number may run at once, on any executors
+/// and threads; each has its own strand.
 template <detail::executor_or_context ExecutorOrContext,
           asio::completion_token_for<find_signature> CompletionToken =
               detail::default_token_t<ExecutorOrContext>>
@@ -46,15 +59,73 @@ auto async_find_port_in_use(ExecutorOrContext&& ex, const port_list& ports,
                             const check_options& options,
                             CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
-/// async_find_port_in_use() with default options; everything else as above.
+/// Asynchronously finds the first port of `ports`, in list order, that is open
+/// on 127.0.0.1: async_find_port_in_use() with default options (400 ms
+/// timeout per probe, 256 probes at once).
+///
+/// @param ex    An executor, or an execution context whose executor is used.
+/// @param ports The ports, in the order that decides; copied before this returns.
+/// @param token Any completion token for find_signature.
+///
+/// @par Completion signature
+/// `void(std::error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
+/// when no port is open. Errors: EMFILE with nothing in flight,
+/// operation_aborted.
+///
+/// @par Inside the initiating function
+/// The first probes may be made at once when the caller runs on `ex`'s
+/// context (a host name is resolved asynchronously first); the handler is
+/// never invoked from within this function.
+///
+/// @par Executor
+/// The probes run on a strand over `ex`; the handler runs on its associated
+/// executor, else on `ex`, after every probe socket is closed.
+///
+/// @par Per-operation cancellation
+/// Terminal, partial and total: completes with operation_aborted and
+/// std::nullopt, every probe socket closed.
+///
+/// @par Object lifetimes and thread-safety
+/// Nothing passed by reference is used after this returns; `ex`'s context
+/// must outlive the operation. Any number may run at once, on any executors
+/// and threads; each has its own strand.
 template <detail::executor_or_context ExecutorOrContext,
           asio::completion_token_for<find_signature> CompletionToken =
               detail::default_token_t<ExecutorOrContext>>
 auto async_find_port_in_use(ExecutorOrContext&& ex, const port_list& ports,
                             CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
-/// As async_find_port_in_use(), for the first port whose status is `closed`
-/// (nothing listens). A filtered port is neither in use nor known to be free.
+/// Asynchronously finds the first port of `ports`, **in list order**, whose
+/// status is `closed` (nothing listens): as async_find_port_in_use(), for the
+/// other status. A filtered port is neither in use nor known to be free.
+///
+/// @param ex      An executor, or an execution context whose executor is used.
+/// @param ports   The ports, in the order that decides; copied before this returns.
+/// @param options Where and how to probe; copied before this returns.
+/// @param token   Any completion token for find_signature.
+///
+/// @par Completion signature
+/// `void(std::error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
+/// when no port is closed (an empty list too). Errors as for
+/// async_check_status().
+///
+/// @par Inside the initiating function
+/// The first probes may be made at once when the caller runs on `ex`'s
+/// context (a host name is resolved asynchronously first); the handler is
+/// never invoked from within this function.
+///
+/// @par Executor
+/// The probes run on a strand over `ex`; the handler runs on its associated
+/// executor, else on `ex`, after every probe socket is closed.
+///
+/// @par Per-operation cancellation
+/// Terminal, partial and total: completes with operation_aborted and
+/// std::nullopt, every probe socket closed.
+///
+/// @par Object lifetimes and thread-safety
+/// Nothing passed by reference is used after this returns; `ex`'s context
+/// must outlive the operation. Any number may run at once, on any executors
+/// and threads; each has its own strand.
 template <detail::executor_or_context ExecutorOrContext,
           asio::completion_token_for<find_signature> CompletionToken =
               detail::default_token_t<ExecutorOrContext>>
@@ -62,7 +133,35 @@ auto async_find_port_not_in_use(
     ExecutorOrContext&& ex, const port_list& ports, const check_options& options,
     CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
-/// async_find_port_not_in_use() with default options; everything else as above.
+/// Asynchronously finds the first port of `ports`, in list order, that is
+/// closed on 127.0.0.1: async_find_port_not_in_use() with default options.
+///
+/// @param ex    An executor, or an execution context whose executor is used.
+/// @param ports The ports, in the order that decides; copied before this returns.
+/// @param token Any completion token for find_signature.
+///
+/// @par Completion signature
+/// `void(std::error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
+/// when no port is closed. Errors: EMFILE with nothing in flight,
+/// operation_aborted.
+///
+/// @par Inside the initiating function
+/// The first probes may be made at once when the caller runs on `ex`'s
+/// context (a host name is resolved asynchronously first); the handler is
+/// never invoked from within this function.
+///
+/// @par Executor
+/// The probes run on a strand over `ex`; the handler runs on its associated
+/// executor, else on `ex`, after every probe socket is closed.
+///
+/// @par Per-operation cancellation
+/// Terminal, partial and total: completes with operation_aborted and
+/// std::nullopt, every probe socket closed.
+///
+/// @par Object lifetimes and thread-safety
+/// Nothing passed by reference is used after this returns; `ex`'s context
+/// must outlive the operation. Any number may run at once, on any executors
+/// and threads; each has its own strand.
 template <detail::executor_or_context ExecutorOrContext,
           asio::completion_token_for<find_signature> CompletionToken =
               detail::default_token_t<ExecutorOrContext>>

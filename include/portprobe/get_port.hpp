@@ -121,7 +121,32 @@ template <detail::executor_or_context ExecutorOrContext,
 auto async_get_port(ExecutorOrContext&& ex, const get_port_options& options,
                     CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
-/// Any free port: async_get_port() with default options; everything else as above.
+/// Asynchronously finds any free TCP port: async_get_port() with default
+/// options (the OS's pick, free on every local address, locked for 15 s).
+///
+/// @param ex    An executor, or an execution context whose executor is used.
+/// @param token Any completion token for get_port_signature.
+///
+/// @par Completion signature
+/// `void(std::error_code ec, std::uint16_t port)`; errors as for the overload
+/// with options (error::no_available_port, the OS error of the bind,
+/// operation_aborted); on error the port is 0 and nothing stays locked.
+///
+/// @par Inside the initiating function
+/// The first step is posted: nothing is probed or locked inside this
+/// function, and the handler is never invoked from within it.
+///
+/// @par Executor
+/// The probes run on `ex`, the claims on the process's lock registry; the
+/// handler runs on its associated executor, else on `ex`.
+///
+/// @par Per-operation cancellation
+/// Terminal, partial and total, seen between steps: completes with
+/// operation_aborted, its sockets closed and no port locked.
+///
+/// @par Object lifetimes and thread-safety
+/// Nothing is used after this returns but `ex`'s context, which must outlive
+/// the operation. Any number may run at once, on any threads and io_contexts.
 template <detail::executor_or_context ExecutorOrContext,
           asio::completion_token_for<get_port_signature> CompletionToken =
               detail::default_token_t<ExecutorOrContext>>
@@ -134,10 +159,31 @@ auto async_get_port(ExecutorOrContext&& ex,
 /// error::no_available_port and an empty vector, and none stays locked.
 /// `count == 0` completes with an empty vector.
 ///
-/// @par Completion signature
-/// `void(std::error_code ec, std::vector<std::uint16_t> ports)`.
+/// @param ex      An executor, or an execution context whose executor is used.
+/// @param count   How many ports.
+/// @param options What to look for; copied before this function returns.
+/// @param token   Any completion token for get_ports_signature.
 ///
-/// @par Inside the initiating function, executor, cancellation, lifetimes and thread-safety
+/// @par Completion signature
+/// `void(std::error_code ec, std::vector<std::uint16_t> ports)`: `count`
+/// distinct ports in the order found, or an empty vector with the error (as
+/// for async_get_port(), and error::no_available_port when fewer than `count`
+/// can be had).
+///
+/// @par Inside the initiating function
+/// The options are copied and the first step is posted: nothing is probed or
+/// locked inside this function, and the handler is never invoked from within it.
+///
+/// @par Executor
+/// As for async_get_port(): the probes on `ex`, the claims on the lock
+/// registry, the handler on its associated executor, else on `ex`.
+///
+/// @par Per-operation cancellation
+/// Terminal, partial and total, seen between steps: completes with
+/// operation_aborted and an empty vector; the ports claimed so far are given
+/// back and their sockets closed.
+///
+/// @par Object lifetimes and thread-safety
 /// As for async_get_port(); the locks of all `count` ports count from the
 /// completion.
 template <detail::executor_or_context ExecutorOrContext,

@@ -61,8 +61,33 @@ template <detail::executor_or_context ExecutorOrContext,
 auto async_check_status(ExecutorOrContext&& ex, std::uint16_t port, const check_options& options,
                         CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
-/// async_check_status() with default options (127.0.0.1, 400 ms); everything
-/// else as above.
+/// Asynchronously probes `port` on 127.0.0.1 with a TCP connect:
+/// async_check_status() with default options (a 400 ms timeout).
+///
+/// @param ex    An executor, or an execution context whose executor is used.
+/// @param port  1-65535.
+/// @param token Any completion token for check_signature.
+///
+/// @par Completion signature
+/// `void(std::error_code ec, portprobe::port_status status)`: open, closed or
+/// filtered. Errors: port 0 (asio::error::invalid_argument), EMFILE,
+/// operation_aborted; on error `status` is filtered.
+///
+/// @par Inside the initiating function
+/// The first connect may be made at once when the caller runs on `ex`'s
+/// context; the handler is never invoked from within this function.
+///
+/// @par Executor
+/// The probe runs on a strand over `ex`; the handler runs on its associated
+/// executor, else on `ex`, after the probe socket is closed.
+///
+/// @par Per-operation cancellation
+/// Terminal, partial and total: completes with operation_aborted, its socket
+/// closed.
+///
+/// @par Object lifetimes and thread-safety
+/// `ex`'s context must outlive the operation. Any number may run at once, on
+/// any executors and threads.
 template <detail::executor_or_context ExecutorOrContext,
           asio::completion_token_for<check_signature> CompletionToken =
               detail::default_token_t<ExecutorOrContext>>

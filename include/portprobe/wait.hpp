@@ -53,8 +53,35 @@ auto async_wait_for_status(ExecutorOrContext&& ex, std::uint16_t port, port_stat
                            const wait_options& options,
                            CompletionToken&& token = detail::default_token_t<ExecutorOrContext>());
 
-/// async_wait_for_status() with default options (127.0.0.1, 10 s, every
-/// 50 ms); everything else as above.
+/// Asynchronously waits until `port` on 127.0.0.1 has status `wanted`:
+/// async_wait_for_status() with default options (10 s at most, a probe every
+/// 50 ms).
+///
+/// @param ex     An executor, or an execution context whose executor is used.
+/// @param port   1-65535.
+/// @param wanted port_status::open or port_status::closed.
+/// @param token  Any completion token for wait_signature.
+///
+/// @par Completion signature
+/// `void(std::error_code ec)`: success once the status is reached;
+/// asio::error::timed_out after 10 s; asio::error::invalid_argument for port 0;
+/// operation_aborted when cancelled.
+///
+/// @par Inside the initiating function
+/// The first probe is started; the handler is never invoked from within this
+/// function.
+///
+/// @par Executor
+/// The timer between probes runs on `ex`; the handler runs on its associated
+/// executor, else on `ex`.
+///
+/// @par Per-operation cancellation
+/// Terminal, partial and total: completes with operation_aborted, every socket
+/// and timer released.
+///
+/// @par Object lifetimes and thread-safety
+/// `ex`'s context must outlive the operation. Any number may run at once, on
+/// any executors and threads.
 template <detail::executor_or_context ExecutorOrContext,
           asio::completion_token_for<wait_signature> CompletionToken =
               detail::default_token_t<ExecutorOrContext>>

@@ -13,10 +13,12 @@
 #include <cstdint>
 #include <memory>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/cancellation_signal.hpp>
+#include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 
 #include <portprobe/detail/completion.hpp>
@@ -34,12 +36,20 @@ enum class port_request {
   listen,  ///< one port, with its listening socket kept open
 };
 
+class get_port_engine;
+void start_get_port_engine(const asio::any_io_executor& ex,
+                           std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
+                           one_shot done);
+void start_get_port_engine(const asio::io_context::executor_type& ex,
+                           std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
+                           one_shot done);
+
 class get_port_engine {
  public:
   /// Validates and copies `options` (nothing else: no probe, no registry).
   get_port_engine(const get_port_options& options, port_request request, std::size_t count = 1);
-  get_port_engine(get_port_engine&&) noexcept;
-  get_port_engine& operator=(get_port_engine&&) noexcept;
+  get_port_engine(const get_port_engine&) = delete;
+  get_port_engine& operator=(const get_port_engine&) = delete;
   ~get_port_engine();  // closes a socket not taken; gives back claims not handed over
 
   std::error_code error() const noexcept;
@@ -56,7 +66,16 @@ class get_port_engine {
   asio::ip::tcp protocol() const noexcept;
 
  private:
-  friend struct get_port_driver;
+  friend void start_get_port_engine(const asio::any_io_executor&, std::shared_ptr<get_port_engine>,
+                                    asio::cancellation_slot, one_shot);
+  friend void start_get_port_engine(const asio::io_context::executor_type&,
+                                    std::shared_ptr<get_port_engine>, asio::cancellation_slot,
+                                    one_shot);
+  static void start(std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
+                    one_shot done);
+  /// One step on the caller's executor, then a registry visit if the search
+  /// asks for one, and the next step posted back; or `done`.
+  static void drive(std::shared_ptr<get_port_engine> self, one_shot done);
   enum class need {
     registry,  ///< run on_registry() on the registry's strand, then advance() again
     done,      ///< finished: error(), or ports() (and take_socket())
@@ -84,5 +103,20 @@ class get_port_engine {
 void start_get_port_engine(const asio::any_io_executor& ex,
                            std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
                            one_shot done);
+/// The same for a plain io_context's executor, posted to without type erasure.
+void start_get_port_engine(const asio::io_context::executor_type& ex,
+                           std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
+                           one_shot done);
+
+/// The executor the engine is given: a plain io_context's as it is, any other
+/// type-erased.
+template <typename IoExecutor>
+decltype(auto) engine_executor(const IoExecutor& ex) {
+  if constexpr (std::is_same_v<IoExecutor, asio::io_context::executor_type>) {
+    return (ex);
+  } else {
+    return asio::any_io_executor(ex);
+  }
+}
 
 }  // namespace portprobe::detail

@@ -69,7 +69,7 @@ struct get_port_op {
       const asio::cancellation_slot slot = self.get_cancellation_state().slot();
       const std::shared_ptr<get_port_engine> engine = search;
       const IoExecutor ex = io_ex;
-      start_get_port_engine(asio::any_io_executor(ex), engine, slot,
+      start_get_port_engine(engine_executor(ex), engine, slot,
                             one_shot(resume_on_handler_executor<Self, IoExecutor>{std::move(self), ex}));
       return;
     }
