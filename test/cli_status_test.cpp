@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstring>
+#include <future>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -434,6 +435,114 @@ TEST_CASE("cli wait: past --timeout exits 1 with a message") {
   require_failure(run_cli({"wait", "--free", silent.port(), "--timeout", "300"}), 1);
 }
 
+TEST_CASE("cli wait: several targets at once, one late; then the command runs, its arguments as given") {
+  asio::io_context io;
+  auto open = test::listen_on(io, "127.0.0.1");
+  // The late one: bound now (the port is ours, connects to it are refused),
+  // listening only once the CLI is seen probing.
+  tcp::acceptor late(io, tcp::v4());
+  late.bind({asio::ip::make_address("127.0.0.1"), 0});
+  const std::string late_port = str(port_of(late));
+
+  auto cli = std::async(std::launch::async, [&] {
+    return run_cli({"wait", "127.0.0.1:" + str(port_of(open)), late_port, "--timeout", "0",
+                    "--interval", "20ms", "--", "sh", "-c", "printf '%s|' \"$@\"", "sh", "a b", "",
+                    "$HOME", "--timeout"});
+  });
+  // The CLI's probe of the open target reaches our listener: it is running.
+  // Bounded: should the CLI end first (it must not: the late one is closed),
+  // the test fails with what it printed.
+  bool probed = false;
+  for (int slice = 0; slice < 300 && !probed; ++slice) {  // 30 s at most
+    pollfd pfd{open.native_handle(), POLLIN, 0};
+    probed = ::poll(&pfd, 1, 100) == 1;
+    if (!probed && cli.wait_for(0s) == std::future_status::ready) {
+      const cli_result early = cli.get();
+      FAIL("the CLI ended before the late target listened: ", early.describe());
+    }
+  }
+  REQUIRE(probed);
+  CHECK(cli.wait_for(0s) == std::future_status::timeout);  // one target is not open yet
+  late.listen();
+  const cli_result r = cli.get();
+  INFO(r.describe());
+  CHECK(r.exited);
+  CHECK(r.status == 0);
+  CHECK(r.out == "a b||$HOME|--timeout|");  // exactly as given: no shell, no option parsing
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("cli wait: the command's exit status is ours; on a timeout it does not run") {
+  asio::io_context io;
+  auto listener = test::listen_on(io, "127.0.0.1");
+  const std::string open = str(port_of(listener));
+  const cli_result seven = run_cli({"wait", open, "--", "sh", "-c", "exit 7"});
+  INFO(seven.describe());
+  CHECK(seven.exited);
+  CHECK(seven.status == 7);
+
+  const std::string closed = closed_port_text();
+  const cli_result timed_out =
+      run_cli({"wait", open, closed, "--timeout", "300ms", "--", "sh", "-c", "echo ran"});
+  require_failure(timed_out, 1);
+  CHECK(timed_out.out.empty());  // the command did not run
+  CHECK(names(timed_out.err, closed));
+  CHECK_FALSE(names(timed_out.err, open));  // only the target that was not ready is named
+  CHECK(timed_out.elapsed >= 300ms);
+
+  const cli_result missing = run_cli({"wait", open, "--", "portprobe-test-no-such-command"});
+  INFO(missing.describe());
+  CHECK(missing.exited);
+  CHECK(missing.status == 127);
+  CHECK(names(missing.err, "portprobe-test-no-such-command"));
+}
+
+TEST_CASE("cli wait: --any is ready with one target; -q prints nothing; durations with units") {
+  asio::io_context io;
+  auto listener = test::listen_on(io, "127.0.0.1");
+  const std::string open = str(port_of(listener));
+  const std::string closed = closed_port_text();
+  const cli_result any = run_cli({"wait", closed, open, "--any", "--timeout", "20s"});
+  require_output(any, 0, "");
+  CHECK(any.elapsed < 10s);  // seen at once, not waited out
+
+  const cli_result quiet = run_cli({"wait", closed, "-q", "--timeout", "200ms"});
+  INFO(quiet.describe());
+  CHECK(quiet.exited);
+  CHECK(quiet.status == 1);  // the exit status alone
+  CHECK(quiet.out.empty());
+  CHECK(quiet.err.empty());
+
+  // 1s is a second, not a millisecond: the wait lasts it.
+  const cli_result second = run_cli({"wait", closed, "--timeout", "1s"});
+  require_failure(second, 1);
+  CHECK(second.elapsed >= 1s);
+  CHECK(names(second.err, "1000"));
+}
+
+TEST_CASE("cli wait: [IPv6]:PORT and HOST:PORT targets") {
+  asio::io_context io;
+  auto v4 = test::listen_on(io, "127.0.0.1");
+  require_output(run_cli({"wait", "localhost:" + str(port_of(v4)), "--timeout", "20s"}), 0, "");
+  if (!test::have_ipv6_loopback()) {
+    MESSAGE("no IPv6 loopback here: the [::1] target is not tried");
+    return;
+  }
+  auto v6 = test::listen_on(io, "::1");
+  require_output(run_cli({"wait", "[::1]:" + str(port_of(v6)), "--timeout", "20s"}), 0, "");
+}
+
+TEST_CASE("cli wait: a name that does not resolve is retried until the timeout") {
+  const std::string no_host = "no-such-host.invalid";
+  const cli_result r =
+      run_cli({"wait", no_host + ":" + closed_port_text(), "--timeout", "600ms", "--interval", "50ms"});
+  require_failure(r, 1);  // not a usage error: the name may appear (a container starting)
+  CHECK(names(r.err, no_host));
+  CHECK(names(r.err, "resolve"));
+  CHECK(r.elapsed >= 600ms);
+  CHECK(r.elapsed < 20s);
+}
+
 // ---------------------------------------------------------------------------
 // who
 
@@ -509,12 +618,24 @@ TEST_CASE("cli: bad values exit 2 with a message naming them, never a crash") {
       {{"scan", p, "--json", "--bogus"}, "--bogus"},
       {{"wait", "0"}, "0"},
       {{"wait", "99999"}, "99999"},
-      {{"wait"}, "PORT"},
+      {{"wait"}, "TARGET"},
+      {{"wait", p, "--timeout", "2x"}, "2x"},
+      {{"wait", p, "--timeout", "1.5s"}, "1.5s"},
+      {{"wait", p, "--timeout", "-1s"}, "-1s"},
+      {{"wait", p, "--interval", "ms"}, "ms"},
+      {{"wait", "::1:" + p}, "::1:" + p},
+      {{"wait", "localhost:"}, "localhost:"},
+      {{"wait", ":" + p}, ":" + p},
+      {{"wait", "localhost:0"}, "localhost:0"},
+      {{"wait", "[::1" + p}, "[::1" + p},
+      {{"wait", "https://localhost:" + p + "/"}, "https://localhost:" + p + "/"},
+      {{"wait", p, "--"}, "COMMAND"},
+      {{"check", p, "--timeout", "0"}, "0"},
+      {{"check", p, "--timeout", "5y"}, "5y"},
       {{"wait", p, "--timeout", "-5"}, "-5"},
       {{"wait", p, "--timeout", "abc"}, "abc"},
       {{"wait", p, "--interval", "-1"}, "-1"},
       {{"wait", p, "--interval", "soon"}, "soon"},
-      {{"wait", p, "--host", no_host}, no_host},
       {{"wait", p, "--bogus"}, "--bogus"},
       {{"who", "0"}, "0"},
       {{"who", "99999"}, "99999"},
@@ -542,7 +663,7 @@ TEST_CASE("cli: --help on every command exits 0 and describes its options") {
       {"check", "--host", "--timeout"},
       {"find", "--in-use", "--free", "--host", "--timeout"},
       {"scan", "--host", "--timeout", "--json", "--verbose", "--concurrency"},
-      {"wait", "--host", "--timeout", "--free", "--interval"},
+      {"wait", "--host", "--timeout", "--free", "--interval", "--any", "--quiet", "TARGET"},
       {"who"},
   };
   for (const auto& expected : commands) {

@@ -1,4 +1,4 @@
-// lib/cli/check.cpp: `portprobe check PORT [--host H] [--timeout MS]`.
+// lib/cli/check.cpp: `portprobe check PORT [--host H] [--timeout T]`.
 #include "cli.hpp"
 
 #include <iostream>
@@ -20,7 +20,7 @@ struct check_command final : command {
         "unreachable. Exit 0 when open, 1 when closed or filtered.\n"
         "Example: portprobe check 5432 --host db.example.com");
     add_port_argument(*cmd, port);
-    target.add_to(*cmd, "400", "Probe timeout, in milliseconds");
+    target.add_to(*cmd, "400ms", "Probe timeout");
     return cmd;
   }
 

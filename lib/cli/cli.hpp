@@ -53,6 +53,12 @@ class command {
   void add_to(CLI::App& app) { sub_ = define(app); }
   /// Whether the command line chose this command.
   bool chosen() const { return sub_ != nullptr && sub_->parsed(); }
+  /// Whether `word` names this command.
+  bool named(const std::string& word) const { return sub_ != nullptr && sub_->check_name(word); }
+  /// Whether it takes a command to run after `--` (wait).
+  virtual bool takes_command() const { return false; }
+  /// The command after `--`, split off the command line before parsing.
+  virtual void set_command(std::vector<std::string> /*argv*/) {}
   /// Runs it, once the command line is parsed: the exit status. Throws
   /// usage_error for a bad value, anything else for a failure.
   virtual int run() const = 0;
@@ -73,6 +79,18 @@ std::unique_ptr<command> make_wait_command();
 std::unique_ptr<command> make_who_command();
 std::unique_ptr<command> make_locks_command();
 
+/// A TARGET of `wait`: PORT (on `default_host`), HOST:PORT, [IPv6]:PORT or
+/// http://HOST[:PORT]/PATH (port 80 by default, path / by default).
+struct wait_target {
+  std::string text;  // as typed
+  std::string host;
+  std::uint16_t port = 0;
+  bool http = false;
+  std::string path;  // http only
+};
+/// Parses a TARGET; a bad one is a usage_error that names it.
+wait_target parse_wait_target(const std::string& text, const std::string& default_host);
+
 /// `text` as a JSON string, quoted and escaped.
 std::string json_string(std::string_view text);
 
@@ -89,7 +107,8 @@ port_list parse_ports(const std::vector<std::string>& items);
 /// A PORT argument: exactly one port, 1-65535.
 std::uint16_t parse_port(const std::string& text);
 
-/// The value of `option` as a whole number of milliseconds in [min, 2^31 - 1].
+/// The value of `option` as a duration in [min, 2^31 - 1] milliseconds: a whole
+/// number followed by ms, s, m or h, or by nothing (milliseconds).
 std::chrono::milliseconds parse_millis(std::string_view option, const std::string& text,
                                        long long min = 1);
 
@@ -98,7 +117,7 @@ std::chrono::milliseconds parse_millis(std::string_view option, const std::strin
 long long parse_number(std::string_view option, const std::string& text, long long min,
                        long long max, std::string_view unit = "");
 
-/// --host H and --timeout MS, as check, find, scan and wait take them.
+/// --host H and --timeout T, as check, find, scan and wait take them.
 struct probe_target {
   std::string host = "127.0.0.1";
   std::string timeout;  // as typed; its default is set by add_to()

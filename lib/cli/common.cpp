@@ -60,8 +60,35 @@ long long parse_number(std::string_view option, const std::string& text, long lo
 std::chrono::milliseconds parse_millis(std::string_view option, const std::string& text,
                                        long long min) {
   // At most 2^31 - 1 ms (24.8 days): far from any clock's overflow.
-  return std::chrono::milliseconds(parse_number(
-      option, text, min, std::numeric_limits<std::int32_t>::max(), " of milliseconds"));
+  constexpr long long max_ms = std::numeric_limits<std::int32_t>::max();
+  const auto bad = [&](const std::string& why) {
+    return usage_error("invalid " + std::string(option) + " '" + text + "': " + why);
+  };
+  // A whole number, then a unit: none (milliseconds), ms, s, m or h.
+  std::size_t digits = 0;
+  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  const std::string_view unit = std::string_view(text).substr(digits);
+  long long per = 0;
+  if (unit.empty() || unit == "ms") {
+    per = 1;
+  } else if (unit == "s") {
+    per = 1000;
+  } else if (unit == "m") {
+    per = 60'000;
+  } else if (unit == "h") {
+    per = 3'600'000;
+  }
+  const std::string expected = "expected a duration from " + std::to_string(min) +
+                               " ms to 24 days: 500ms, 30s, 2m, 1h or a whole number of"
+                               " milliseconds";
+  if (digits == 0 || per == 0) throw bad(expected);
+  long long value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + digits, value);
+  if (ec != std::errc() || end != text.data() + digits || value > max_ms / per ||
+      value * per < min || value * per > max_ms) {
+    throw bad(expected);
+  }
+  return std::chrono::milliseconds(value * per);
 }
 
 void probe_target::add_to(CLI::App& cmd, std::string default_timeout,
@@ -70,7 +97,9 @@ void probe_target::add_to(CLI::App& cmd, std::string default_timeout,
       ->type_name("H")
       ->capture_default_str();
   timeout = std::move(default_timeout);
-  cmd.add_option("--timeout", timeout, timeout_help)->type_name("MS")->capture_default_str();
+  cmd.add_option("--timeout", timeout, timeout_help + " (500ms, 30s, 2m; a bare number: ms)")
+      ->type_name("T")
+      ->capture_default_str();
 }
 
 check_options probe_target::probe_options() const {

@@ -1,4 +1,4 @@
-// lib/cli/find.cpp: `portprobe find (--in-use|--free) PORTS [--host H] [--timeout MS]`.
+// lib/cli/find.cpp: `portprobe find (--in-use|--free) PORTS [--host H] [--timeout T]`.
 #include "cli.hpp"
 
 #include <iostream>
@@ -25,7 +25,7 @@ struct find_command final : command {
     add_ports_argument(*cmd, ports);
     cmd->add_flag("--in-use", in_use, "Find a port that is open (something listens)");
     cmd->add_flag("--free", free, "Find a port that is closed (nothing listens)");
-    target.add_to(*cmd, "400", "Timeout of each probe, in milliseconds");
+    target.add_to(*cmd, "400ms", "Timeout of each probe");
     return cmd;
   }
 

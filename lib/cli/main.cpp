@@ -6,7 +6,10 @@
 // share is in cli.hpp.
 #include "cli.hpp"
 
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 namespace cli = portprobe::cli;
 
@@ -36,8 +39,29 @@ int main(int argc, char** argv) {
     }
   }
 
+  // `wait ... -- COMMAND [ARGS...]`: the command is split off before parsing,
+  // its arguments passed on exactly as given.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::vector<std::string> after;
+  if (!args.empty()) {
+    for (const auto& command : commands) {
+      if (!command->takes_command() || !command->named(args.front())) continue;
+      const auto dashes = std::find(args.begin(), args.end(), "--");
+      if (dashes == args.end()) break;
+      after.assign(dashes + 1, args.end());
+      args.erase(dashes, args.end());
+      if (after.empty()) {
+        std::cerr << "portprobe " << args.front() << ": no COMMAND after '--'\n";
+        return cli::exit_usage;
+      }
+      command->set_command(after);
+      break;
+    }
+  }
+
   try {
-    app.parse(argc, argv);
+    std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
+    app.parse(reversed);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

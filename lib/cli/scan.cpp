@@ -1,4 +1,4 @@
-// lib/cli/scan.cpp: `portprobe scan PORTS [--host H] [--timeout MS] [--json] [--verbose]
+// lib/cli/scan.cpp: `portprobe scan PORTS [--host H] [--timeout T] [--json] [--verbose]
 // [--concurrency N]`.
 #include "cli.hpp"
 
@@ -147,7 +147,7 @@ struct scan_command final : command {
         "Exit 0 once the scan is complete, whatever the statuses.\n"
         "Example: portprobe scan 8000-8100 --host 192.168.1.10");
     add_ports_argument(*cmd, ports);
-    target.add_to(*cmd, "400", "Timeout of each probe, in milliseconds");
+    target.add_to(*cmd, "400ms", "Timeout of each probe");
     cmd->add_flag("--json", json, "Print every port as JSON");
     cmd->add_flag("--verbose", verbose, "List the closed ports too");
     cmd->add_option("--concurrency", concurrency, "Probes in flight at once (default: 256)")

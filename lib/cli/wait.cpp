@@ -1,58 +1,262 @@
-// lib/cli/wait.cpp: `portprobe wait PORT [--host H] [--timeout MS] [--free] [--interval MS]`.
+// lib/cli/wait.cpp: `portprobe wait TARGET... [--timeout T] [--interval T] [--free] [--any]
+// [-q] [--host H] [-- COMMAND [ARGS...]]`: what wait-for-it does, for several targets at once.
+//
+// Every target is waited for at once, each by its own coroutine on one
+// io_context (the library's async_wait_for_status()); a name that does not
+// resolve yet is retried every --interval until the deadline. Once all (or,
+// with --any, one) are ready, the command after `--` replaces this process, so
+// that its exit status is ours; on a timeout it does not run.
 #include "cli.hpp"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 
+#include <unistd.h>
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
 #include <asio/error.hpp>
+#include <asio/experimental/as_tuple.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 namespace portprobe::cli {
+
+wait_target parse_wait_target(const std::string& text, const std::string& default_host) {
+  const auto bad = [&](const std::string& why) {
+    return usage_error("invalid TARGET '" + text + "': " + why);
+  };
+  const auto port_of = [&](const std::string& digits) -> std::uint16_t {
+    if (digits.empty()) throw bad("no port after ':' (expected HOST:PORT)");
+    try {
+      return parse_port(digits);
+    } catch (const usage_error&) {
+      throw bad("the port '" + digits + "' is not a port (1-65535)");
+    }
+  };
+  wait_target t;
+  t.text = text;
+  if (text.empty()) throw bad("empty");
+  if (text.find_first_not_of("0123456789") == std::string::npos) {  // PORT
+    t.host = default_host;
+    t.port = port_of(text);
+    return t;
+  }
+  std::string rest = text;
+  if (rest.starts_with("https://")) throw bad("https is not supported (plain HTTP/1.1 only, no TLS)");
+  if (rest.starts_with("http://")) {
+    t.http = true;
+    rest = rest.substr(7);
+    const std::size_t slash = rest.find('/');
+    t.path = slash == std::string::npos ? "/" : rest.substr(slash);
+    rest = rest.substr(0, slash);
+    if (rest.empty()) throw bad("no host after http://");
+  }
+  std::string port_text;
+  if (rest.starts_with('[')) {  // [IPv6]:PORT
+    const std::size_t close = rest.find(']');
+    if (close == std::string::npos) throw bad("no ']' after the IPv6 address");
+    t.host = rest.substr(1, close - 1);
+    const std::string after = rest.substr(close + 1);
+    if (after.empty() && t.http) {
+      port_text = "80";
+    } else if (!after.starts_with(':')) {
+      throw bad("expected [IPv6]:PORT");
+    } else {
+      port_text = after.substr(1);
+    }
+  } else {
+    const std::size_t colon = rest.rfind(':');
+    if (colon == std::string::npos) {
+      if (!t.http) throw bad("expected PORT, HOST:PORT, [IPv6]:PORT or http://HOST:PORT/PATH");
+      t.host = rest;
+      port_text = "80";
+    } else {
+      t.host = rest.substr(0, colon);
+      port_text = rest.substr(colon + 1);
+      if (t.host.find(':') != std::string::npos) {
+        throw bad("an IPv6 address takes brackets: [" + t.host + "]:" + port_text);
+      }
+    }
+  }
+  if (t.host.empty()) throw bad("no host before ':'");
+  t.port = port_of(port_text);
+  return t;
+}
+
 namespace {
 
+using namespace std::chrono_literals;
+using asio::experimental::as_tuple;
+
+bool resolve_error(const std::error_code& ec) {
+  return ec.category() == asio::error::get_netdb_category() ||
+         ec.category() == asio::error::get_addrinfo_category();
+}
+
+std::string shown(const wait_target& t) {
+  const std::string host = t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host;
+  return t.http ? "http://" + host + ":" + std::to_string(t.port) + t.path
+                : host + ":" + std::to_string(t.port);
+}
+
 struct wait_command final : command {
-  std::string port;
-  probe_target target;
-  bool free = false;
+  std::vector<std::string> targets;
+  std::string host = "127.0.0.1";
+  std::string timeout;
   std::string interval;
+  bool free = false;
+  bool any = false;
+  bool quiet = false;
+  std::vector<std::string> after;  // the command after `--`
+
+  bool takes_command() const override { return true; }
+  void set_command(std::vector<std::string> argv) override { after = std::move(argv); }
 
   CLI::App* define(CLI::App& app) override {
-    CLI::App* cmd =
-        app.add_subcommand("wait", "Wait until a port is open (or, with --free, closed)");
+    CLI::App* cmd = app.add_subcommand(
+        "wait", "Wait until ports are open (or, with --free, closed), then run a command");
     cmd->footer(
-        "Probes PORT on --host every --interval until it is open (a server came up) or, with\n"
-        "--free, closed (it went away; a filtered port is not closed). Exit 0 once it is, 1\n"
-        "when --timeout passes first.\n"
-        "Example: portprobe wait 8080 --timeout 30000 && curl localhost:8080");
-    add_port_argument(*cmd, port);
-    const wait_options defaults;
-    target.add_to(*cmd, std::to_string(defaults.timeout.count()),
-                  "Give up after this many milliseconds");
-    cmd->add_flag("--free", free, "Wait until the port is closed (nothing listens)");
-    interval = std::to_string(defaults.interval.count());
-    cmd->add_option("--interval", interval, "Milliseconds between probes")
-        ->type_name("MS")
+        "Waits for every TARGET at once: PORT (on --host), HOST:PORT, [IPv6]:PORT. A name that\n"
+        "does not resolve yet is retried until --timeout. Exit 0 once all are open (--any: one;\n"
+        "--free: closed, nothing listens; a filtered port is neither), 1 when --timeout passes\n"
+        "first. After --, COMMAND runs once they are ready, with its arguments as given, and its\n"
+        "exit status is portprobe's; on a timeout it does not run.\n"
+        "Durations: 500ms, 30s, 2m, 1h, or a bare number of milliseconds.\n"
+        "Example: portprobe wait db:5432 redis:6379 --timeout 60s -- ./start.sh");
+    cmd->add_option("TARGET", targets, "PORT, HOST:PORT or [IPv6]:PORT; several are all waited for")
+        ->required()
+        ->type_name("");
+    cmd->add_option("--host", host, "The host of a bare PORT target")
+        ->type_name("H")
         ->capture_default_str();
+    const wait_options defaults;
+    timeout = std::to_string(defaults.timeout.count() / 1000) + "s";
+    cmd->add_option("--timeout", timeout, "Give up after this long; 0 waits forever")
+        ->type_name("T")
+        ->capture_default_str();
+    interval = std::to_string(defaults.interval.count()) + "ms";
+    cmd->add_option("--interval", interval, "Time between probes of a target")
+        ->type_name("T")
+        ->capture_default_str();
+    cmd->add_flag("--free", free, "Wait until the ports are closed (nothing listens)");
+    cmd->add_flag("--any", any, "Ready once one target is");
+    cmd->add_flag("-q,--quiet", quiet, "Print nothing; the exit status alone");
     return cmd;
   }
 
+  struct state {
+    wait_target target;
+    bool ready = false;
+    std::error_code last;  // a resolver error while the name does not resolve
+    asio::cancellation_signal cancel;
+  };
+
   int run() const override {
-    const std::uint16_t p = parse_port(port);
-    wait_options options;
-    options.host = target.host;
-    options.timeout = target.timeout_value();
-    options.interval = parse_millis("--interval", interval, 0);
+    std::vector<state> states(targets.size());
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+      states[i].target = parse_wait_target(targets[i], host);
+      if (states[i].target.http) {
+        throw usage_error("invalid TARGET '" + targets[i] +
+                          "': http:// targets are not supported by this version");
+      }
+    }
+    const std::chrono::milliseconds limit = parse_millis("--timeout", timeout, 0);
+    const std::chrono::milliseconds every = parse_millis("--interval", interval, 0);
+    const bool forever = limit == 0ms;
     const port_status wanted = free ? port_status::closed : port_status::open;
-    try {
-      run_operation(target, [&](const asio::any_io_executor& ex) {
-        return async_wait_for_status(ex, p, wanted, options, asio::use_awaitable);
-      });
-    } catch (const std::system_error& e) {
-      if (e.code() != asio::error::timed_out) throw;
-      std::cerr << "portprobe wait: port " << p << " on " << target.host << " was not "
-                << to_string(wanted) << " within " << options.timeout.count() << " ms\n";
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+
+    std::exception_ptr failure;
+    {
+      asio::io_context io;
+      std::size_t ready = 0;
+      const auto finished = [&] { return any ? ready > 0 : ready == states.size(); };
+      for (state& s : states) {
+        asio::co_spawn(
+            io, wait_one(s, wanted, forever, deadline, every),
+            asio::bind_cancellation_slot(s.cancel.slot(), [&, self = &s](std::exception_ptr e) {
+              if (e && !failure) failure = e;
+              if (self->ready) ++ready;
+              if (failure || finished()) {
+                for (state& other : states) other.cancel.emit(asio::cancellation_type::terminal);
+              }
+            }));
+      }
+      io.run();
+    }  // every socket and timer closed before the command runs
+    if (failure) std::rethrow_exception(failure);
+
+    std::size_t ready = 0;
+    for (const state& s : states) ready += s.ready;
+    if (any ? ready == 0 : ready != states.size()) {
+      if (!quiet) {
+        for (const state& s : states) {
+          if (s.ready) continue;
+          std::cerr << "portprobe wait: " << shown(s.target) << " was not " << to_string(wanted)
+                    << " within " << limit.count() << " ms";
+          if (s.last) std::cerr << " (" << s.target.host << " does not resolve: " << s.last.message() << ")";
+          std::cerr << '\n';
+        }
+      }
       return exit_not_found;
     }
-    return exit_found;
+    if (after.empty()) return exit_found;
+    return exec_command();
+  }
+
+  static asio::awaitable<void> wait_one(state& s, port_status wanted, bool forever,
+                                        std::chrono::steady_clock::time_point deadline,
+                                        std::chrono::milliseconds every) {
+    const auto ex = co_await asio::this_coro::executor;
+    for (int round = 0;; ++round) {
+      const auto now = std::chrono::steady_clock::now();
+      wait_options options;
+      options.host = s.target.host;
+      options.interval = every;
+      options.timeout = forever ? std::chrono::milliseconds(std::chrono::hours(24))
+                                : std::max(0ms, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    deadline - now));
+      const auto [ec] = co_await async_wait_for_status(ex, s.target.port, wanted, options,
+                                                       as_tuple(asio::use_awaitable));
+      if (!ec) {
+        s.ready = true;
+        s.last = {};
+        co_return;
+      }
+      if (ec == asio::error::operation_aborted) co_return;
+      if (ec == asio::error::timed_out) {
+        if (forever) continue;
+        co_return;
+      }
+      if (!resolve_error(ec)) throw std::system_error(ec);
+      // The name does not resolve (yet): again after --interval, until the deadline.
+      s.last = ec;
+      if (!forever && std::chrono::steady_clock::now() >= deadline) co_return;
+      asio::steady_timer timer(ex);
+      const auto next = std::chrono::steady_clock::now() + std::max(every, 1ms);
+      timer.expires_at(forever ? next : std::min(next, deadline));
+      const auto [waited] = co_await timer.async_wait(as_tuple(asio::use_awaitable));
+      if (waited == asio::error::operation_aborted) co_return;
+    }
+  }
+
+  int exec_command() const {
+    std::cout.flush();
+    std::fflush(nullptr);
+    std::vector<char*> argv;
+    for (const std::string& a : after) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    const int error = errno;  // execvp returns only on failure
+    if (!quiet) {
+      std::cerr << "portprobe wait: cannot run '" << after.front() << "': " << std::strerror(error)
+                << '\n';
+    }
+    return error == ENOENT ? 127 : 126;  // as a shell says it
   }
 };
 
