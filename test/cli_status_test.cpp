@@ -569,6 +569,48 @@ TEST_CASE("cli who: a port nobody holds exits 1") {
   require_failure(run_cli({"who", closed_port_text()}), 1);
 }
 
+TEST_CASE("cli --json: check, find and who print one documented object") {
+  asio::io_context io;
+  auto listener = test::listen_on(io, "127.0.0.1");
+  const std::string open = str(port_of(listener));
+  const std::string closed = closed_port_text();
+
+  require_output(run_cli({"check", open, "--json"}), 0,
+                 "{\"port\":" + open + ",\"host\":\"127.0.0.1\",\"status\":\"open\"}\n");
+  const cli_result refused = run_cli({"check", closed, "--json"});
+  INFO(refused.describe());
+  CHECK(refused.status == 1);
+  CHECK(refused.out == "{\"port\":" + closed + ",\"host\":\"127.0.0.1\",\"status\":\"closed\"}\n");
+
+  require_output(run_cli({"find", "--in-use", closed + "," + open, "--json"}), 0,
+                 "{\"port\":" + open + "}\n");
+  const cli_result none = run_cli({"find", "--in-use", closed, "--json"});
+  CHECK(none.status == 1);
+  CHECK(none.out == "{\"port\":null}\n");
+
+  const cli_result who = run_cli({"who", open, "--json"});
+  INFO(who.describe());
+  CHECK(who.status == 0);
+  CHECK(who.out.starts_with("{\"port\":" + open + ",\"owners\":[{"));
+  CHECK(who.out.ends_with("}]}\n"));
+  CHECK(who.out.find("{\"pid\":" + std::to_string(::getpid()) + ",\"command\":\"") !=
+        std::string::npos);
+  CHECK(who.out.find("\"protocol\":\"tcp\",\"address\":\"127.0.0.1\",\"state\":\"LISTEN\"}") !=
+        std::string::npos);
+  const cli_result nobody = run_cli({"who", closed, "--json"});
+  CHECK(nobody.status == 1);
+  CHECK(nobody.out == "{\"port\":" + closed + ",\"owners\":[]}\n");
+}
+
+TEST_CASE("cli --version: the Meson project's version") {
+  const cli_result r = run_cli({"--version"});
+  INFO(r.describe());
+  CHECK(r.exited);
+  CHECK(r.status == 0);
+  CHECK(r.out == std::string("portprobe ") + PORTPROBE_VERSION + "\n");
+  CHECK(r.err.empty());
+}
+
 // ---------------------------------------------------------------------------
 // Bad usage
 
@@ -660,11 +702,11 @@ TEST_CASE("cli: --help on every command exits 0 and describes its options") {
   }
 
   const std::vector<std::vector<std::string>> commands = {
-      {"check", "--host", "--timeout"},
-      {"find", "--in-use", "--free", "--host", "--timeout"},
+      {"check", "--host", "--timeout", "--json"},
+      {"find", "--in-use", "--free", "--host", "--timeout", "--json"},
       {"scan", "--host", "--timeout", "--json", "--verbose", "--concurrency"},
       {"wait", "--host", "--timeout", "--free", "--interval", "--any", "--quiet", "TARGET"},
-      {"who"},
+      {"who", "--json"},
   };
   for (const auto& expected : commands) {
     for (const char* help : {"--help", "-h"}) {

@@ -1,4 +1,4 @@
-// lib/cli/find.cpp: `portprobe find (--in-use|--free) PORTS [--host H] [--timeout T]`.
+// lib/cli/find.cpp: `portprobe find (--in-use|--free) PORTS [--host H] [--timeout T] [--json]`.
 #include "cli.hpp"
 
 #include <iostream>
@@ -13,6 +13,7 @@ struct find_command final : command {
   bool in_use = false;
   bool free = false;
   probe_target target;
+  bool json = false;
 
   CLI::App* define(CLI::App& app) override {
     CLI::App* cmd =
@@ -21,11 +22,13 @@ struct find_command final : command {
         "Probes PORTS on --host, several at a time, and prints the first port in list order\n"
         "that is open (--in-use) or closed (--free: nothing listens; a filtered port is not\n"
         "known to be free). Exit 0 with a port, 1 when there is none.\n"
+        "--json prints {\"port\":N} (null when there is none).\n"
         "Example: portprobe find --free 3000-3100");
     add_ports_argument(*cmd, ports);
     cmd->add_flag("--in-use", in_use, "Find a port that is open (something listens)");
     cmd->add_flag("--free", free, "Find a port that is closed (nothing listens)");
     target.add_to(*cmd, "400ms", "Timeout of each probe");
+    cmd->add_flag("--json", json, "Print the answer as JSON");
     return cmd;
   }
 
@@ -42,13 +45,14 @@ struct find_command final : command {
           return in_use ? async_find_port_in_use(ex, list, options, asio::use_awaitable)
                         : async_find_port_not_in_use(ex, list, options, asio::use_awaitable);
         });
+    if (json) std::cout << "{\"port\":" << (found ? std::to_string(*found) : "null") << "}\n";
     if (!found) {
       std::cerr << "portprobe find: no " << (in_use ? "port in use" : "free port") << " among "
                 << list.size() << (list.size() == 1 ? " port" : " ports") << " on " << target.host
                 << '\n';
       return exit_not_found;
     }
-    std::cout << *found << '\n';
+    if (!json) std::cout << *found << '\n';
     return exit_found;
   }
 };

@@ -16,6 +16,7 @@ namespace cli = portprobe::cli;
 int main(int argc, char** argv) {
   CLI::App app("portprobe: find free TCP ports, check port status, see who holds a port",
                "portprobe");
+  app.set_version_flag("--version", std::string("portprobe ") + PORTPROBE_VERSION);
   app.require_subcommand(1);
   app.footer("Run 'portprobe COMMAND --help' for a command's options.");
   std::vector<std::unique_ptr<cli::command>> commands;
@@ -30,7 +31,7 @@ int main(int argc, char** argv) {
   // say that a command is required).
   if (argc > 1) {
     const std::string first = argv[1];
-    bool known = first == "-h" || first == "--help";
+    bool known = first == "-h" || first == "--help" || first == "--version";
     for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->check_name(first);
     if (!known) {
       std::cerr << "portprobe: unknown " << (first.starts_with('-') ? "option" : "command") << " '"
@@ -62,6 +63,8 @@ int main(int argc, char** argv) {
   try {
     std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them last first
     app.parse(reversed);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {

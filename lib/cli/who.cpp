@@ -1,4 +1,4 @@
-// lib/cli/who.cpp: `portprobe who PORT`.
+// lib/cli/who.cpp: `portprobe who PORT [--json]`.
 #include "cli.hpp"
 
 #include <iostream>
@@ -8,6 +8,7 @@ namespace {
 
 struct who_command final : command {
   std::string port;
+  bool json = false;
 
   CLI::App* define(CLI::App& app) override {
     CLI::App* cmd = app.add_subcommand("who", "Print the processes holding a port");
@@ -15,8 +16,11 @@ struct who_command final : command {
         "Lists every local socket bound to PORT (TCP and UDP, IPv4 and IPv6) with the process\n"
         "that holds it; '-' where this user may not see the process. Exit 0 when there is\n"
         "one, 1 when there is none. Linux only (reads /proc).\n"
+        "--json prints {\"port\":N,\"owners\":[{\"pid\":N,\"command\":\"...\",\"protocol\":\"tcp\",\n"
+        "\"address\":\"...\",\"state\":\"LISTEN\"}]}; pid and command are null where unseen.\n"
         "Example: portprobe who 8080");
     add_port_argument(*cmd, port);
+    cmd->add_flag("--json", json, "Print the answer as JSON");
     return cmd;
   }
 
@@ -25,6 +29,19 @@ struct who_command final : command {
     std::error_code ec;
     const std::vector<port_owner> owners = port_owners(p, ec);
     if (ec) throw std::system_error(ec, "cannot list the sockets of port " + std::to_string(p));
+    if (json) {
+      std::cout << "{\"port\":" << p << ",\"owners\":[";
+      for (std::size_t i = 0; i < owners.size(); ++i) {
+        const port_owner& o = owners[i];
+        std::cout << (i ? "," : "") << "{\"pid\":" << (o.pid > 0 ? std::to_string(o.pid) : "null")
+                  << ",\"command\":" << (o.command.empty() ? "null" : json_string(o.command))
+                  << ",\"protocol\":" << json_string(o.protocol)
+                  << ",\"address\":" << json_string(o.address.to_string())
+                  << ",\"state\":" << json_string(o.state) << "}";
+      }
+      std::cout << "]}\n";
+      return owners.empty() ? exit_not_found : exit_found;
+    }
     if (owners.empty()) {
       std::cerr << "portprobe who: no socket is bound to port " << p << '\n';
       return exit_not_found;
