@@ -697,7 +697,7 @@ TEST_CASE("cli: --help on every command exits 0 and describes its options") {
   INFO(top.describe());
   REQUIRE(top.exited);
   CHECK(top.status == 0);
-  for (const char* name : {"get", "check", "find", "scan", "wait", "who"}) {
+  for (const char* name : {"get", "check", "find", "scan", "wait", "who", "kill", "locks"}) {
     CHECK_MESSAGE(names(top.out, name), name);
   }
 
@@ -707,6 +707,7 @@ TEST_CASE("cli: --help on every command exits 0 and describes its options") {
       {"scan", "--host", "--timeout", "--json", "--verbose", "--concurrency"},
       {"wait", "--host", "--timeout", "--free", "--interval", "--any", "--quiet", "TARGET"},
       {"who", "--json"},
+      {"kill", "--signal", "--timeout", "PORT"},
   };
   for (const auto& expected : commands) {
     for (const char* help : {"--help", "-h"}) {

@@ -77,6 +77,7 @@ std::unique_ptr<command> make_find_command();
 std::unique_ptr<command> make_scan_command();
 std::unique_ptr<command> make_wait_command();
 std::unique_ptr<command> make_who_command();
+std::unique_ptr<command> make_kill_command();
 std::unique_ptr<command> make_locks_command();
 
 /// A TARGET of `wait`: PORT (on `default_host`), HOST:PORT, [IPv6]:PORT or
@@ -90,6 +91,10 @@ struct wait_target {
 };
 /// Parses a TARGET; a bad one is a usage_error that names it.
 wait_target parse_wait_target(const std::string& text, const std::string& default_host);
+
+/// A --signal value: a name (TERM, SIGKILL, hup) or a number; a bad one is a
+/// usage_error that names it.
+int parse_signal(const std::string& text);
 
 /// `text` as a JSON string, quoted and escaped.
 std::string json_string(std::string_view text);

@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   app.footer("Run 'portprobe COMMAND --help' for a command's options.");
   std::vector<std::unique_ptr<cli::command>> commands;
   for (auto make : {cli::make_get_command, cli::make_check_command, cli::make_find_command,
-                    cli::make_scan_command, cli::make_wait_command, cli::make_who_command,
+                    cli::make_scan_command, cli::make_wait_command, cli::make_who_command, cli::make_kill_command,
                     cli::make_locks_command}) {
     commands.push_back(make());
     commands.back()->add_to(app);
