@@ -2,6 +2,7 @@
 
 #include "support.hpp"
 #include "cli_support.hpp"
+#include "http_server.hpp"
 
 // test/cli_status_test.cpp: the `portprobe` commands check, find, scan, wait
 // and who, run as a program (see cli_support.hpp).
@@ -530,6 +531,36 @@ TEST_CASE("cli wait: [IPv6]:PORT and HOST:PORT targets") {
   }
   auto v6 = test::listen_on(io, "::1");
   require_output(run_cli({"wait", "[::1]:" + str(port_of(v6)), "--timeout", "20s"}), 0, "");
+}
+
+TEST_CASE("cli wait: http:// targets are ready on a 2xx or 3xx answer, not on a 500 or on silence") {
+  test::http_server ok(200);
+  test::http_server moved(302);
+  test::http_server failing(500);
+  test::http_server mute(test::http_server::silent);
+  const std::string ok_url = "http://127.0.0.1:" + str(ok.port()) + "/health";
+
+  const cli_result ready = run_cli({"wait", ok_url, "http://localhost:" + str(moved.port()) + "/",
+                                    "--timeout", "20s", "--", "sh", "-c", "echo started"});
+  require_output(ready, 0, "started\n");
+  const std::vector<std::string> asked = ok.requests();
+  REQUIRE_FALSE(asked.empty());
+  CHECK(asked.front().starts_with("GET /health HTTP/1.1\r\n"));
+
+  const cli_result error = run_cli({"wait", "http://127.0.0.1:" + str(failing.port()) + "/",
+                                    "--timeout", "500ms", "--interval", "50ms"});
+  require_failure(error, 1);
+  CHECK(names(error.err, "500"));
+  CHECK(failing.requests().size() >= 2);  // asked again until the timeout
+
+  const cli_result silence =
+      run_cli({"wait", "http://127.0.0.1:" + str(mute.port()) + "/", "--timeout", "500ms"});
+  require_failure(silence, 1);  // accepted, never answered: not ready
+  CHECK(silence.elapsed >= 500ms);
+
+  const cli_result free = run_cli({"wait", "--free", ok_url});
+  require_failure(free, 2);
+  CHECK(names(free.err, ok_url));
 }
 
 TEST_CASE("cli wait: a name that does not resolve is retried until the timeout") {

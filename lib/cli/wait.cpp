@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include <asio/associated_cancellation_slot.hpp>
 #include <asio/bind_cancellation_slot.hpp>
 #include <asio/cancellation_signal.hpp>
 #include <asio/error.hpp>
@@ -22,6 +23,8 @@
 #include <asio/steady_timer.hpp>
 #include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
+
+#include "http_probe.hpp"
 
 namespace portprobe::cli {
 
@@ -152,6 +155,8 @@ struct wait_command final : command {
     wait_target target;
     bool ready = false;
     std::error_code last;  // a resolver error while the name does not resolve
+    int http_status = 0;          // http: the last answer's status
+    std::error_code http_error;   // http: the last attempt's error
     asio::cancellation_signal cancel;
   };
 
@@ -159,9 +164,9 @@ struct wait_command final : command {
     std::vector<state> states(targets.size());
     for (std::size_t i = 0; i < targets.size(); ++i) {
       states[i].target = parse_wait_target(targets[i], host);
-      if (states[i].target.http) {
+      if (states[i].target.http && free) {
         throw usage_error("invalid TARGET '" + targets[i] +
-                          "': http:// targets are not supported by this version");
+                          "': --free waits for refused connections, not for an HTTP answer");
       }
     }
     const std::chrono::milliseconds limit = parse_millis("--timeout", timeout, 0);
@@ -177,7 +182,9 @@ struct wait_command final : command {
       const auto finished = [&] { return any ? ready > 0 : ready == states.size(); };
       for (state& s : states) {
         asio::co_spawn(
-            io, wait_one(s, wanted, forever, deadline, every),
+            io,
+            s.target.http ? wait_http(s, forever, deadline, every)
+                          : wait_one(s, wanted, forever, deadline, every),
             asio::bind_cancellation_slot(s.cancel.slot(), [&, self = &s](std::exception_ptr e) {
               if (e && !failure) failure = e;
               if (self->ready) ++ready;
@@ -196,8 +203,14 @@ struct wait_command final : command {
       if (!quiet) {
         for (const state& s : states) {
           if (s.ready) continue;
-          std::cerr << "portprobe wait: " << shown(s.target) << " was not " << to_string(wanted)
-                    << " within " << limit.count() << " ms";
+          std::cerr << "portprobe wait: " << shown(s.target) << " was not "
+                    << (s.target.http ? "ready" : to_string(wanted)) << " within " << limit.count()
+                    << " ms";
+          if (s.target.http && s.http_status != 0) {
+            std::cerr << " (last answer: HTTP " << s.http_status << ")";
+          } else if (s.target.http && s.http_error && !s.last) {
+            std::cerr << " (" << s.http_error.message() << ")";
+          }
           if (s.last) std::cerr << " (" << s.target.host << " does not resolve: " << s.last.message() << ")";
           std::cerr << '\n';
         }
@@ -235,6 +248,48 @@ struct wait_command final : command {
       if (!resolve_error(ec)) throw std::system_error(ec);
       // The name does not resolve (yet): again after --interval, until the deadline.
       s.last = ec;
+      if (!forever && std::chrono::steady_clock::now() >= deadline) co_return;
+      asio::steady_timer timer(ex);
+      const auto next = std::chrono::steady_clock::now() + std::max(every, 1ms);
+      timer.expires_at(forever ? next : std::min(next, deadline));
+      const auto [waited] = co_await timer.async_wait(as_tuple(asio::use_awaitable));
+      if (waited == asio::error::operation_aborted) co_return;
+    }
+  }
+
+  /// An http:// target: a GET every --interval until one answers 2xx or 3xx.
+  /// Each attempt is bounded by what is left of the timeout, and by 2 s, so
+  /// that a server that accepts and never answers is tried again.
+  static asio::awaitable<void> wait_http(state& s, bool forever,
+                                         std::chrono::steady_clock::time_point deadline,
+                                         std::chrono::milliseconds every) {
+    const auto ex = co_await asio::this_coro::executor;
+    for (;;) {
+      const auto now = std::chrono::steady_clock::now();
+      auto attempt = std::chrono::milliseconds(2000);
+      if (!forever) {
+        if (now >= deadline) co_return;
+        attempt = std::min(attempt, std::max(1ms, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                      deadline - now)));
+      }
+      auto result = std::make_shared<detail::http_result>();
+      detail::http_request request{s.target.host, s.target.port, s.target.path};
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+          [&](auto handler) {
+            const asio::cancellation_slot slot = asio::get_associated_cancellation_slot(handler);
+            detail::start_http_probe(ex, request, attempt, result, slot,
+                                     detail::one_shot(std::move(handler)));
+          },
+          asio::use_awaitable);
+      if (result->ec == asio::error::operation_aborted) co_return;
+      if (!result->ec && detail::http_ready(result->status)) {
+        s.ready = true;
+        s.last = {};
+        co_return;
+      }
+      s.http_status = result->ec ? 0 : result->status;
+      s.http_error = result->ec;
+      s.last = resolve_error(result->ec) ? result->ec : std::error_code();
       if (!forever && std::chrono::steady_clock::now() >= deadline) co_return;
       asio::steady_timer timer(ex);
       const auto next = std::chrono::steady_clock::now() + std::max(every, 1ms);
