@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -66,6 +67,7 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
         timeout_(std::min<std::chrono::milliseconds>(options.timeout, max_probe_timeout)),
         window_(result_->ports.size(),
                 options.concurrency ? options.concurrency : default_concurrency, result_->goal),
+        progress_(result_->goal == ordered_window::goal::all ? options.on_progress : nullptr),
         done_(std::move(done)) {}
 
   /// Starts; `slot` is the operation's cancellation slot.
@@ -268,6 +270,13 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
   // A port's status is known. Returns true when that ended the operation.
   bool record(std::size_t index, port_status status) {
     window_.complete(index, status);
+    if (progress_ && !finishing_) {
+      try {
+        progress_(scan_progress{++decided_, result_->ports.size(), {result_->ports[index], status}});
+      } catch (...) {  // documented: must not throw; if it does, no more calls
+        progress_ = nullptr;
+      }
+    }
     if (window_.finished()) {
       finish();
       return true;
@@ -351,6 +360,8 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
   std::string host_;
   std::chrono::milliseconds timeout_;
   ordered_window window_;
+  std::function<void(const scan_progress&)> progress_;  // scan only
+  std::size_t decided_ = 0;
   one_shot done_;
   std::optional<resolver_type> resolver_;
   std::vector<asio::ip::address> addresses_;

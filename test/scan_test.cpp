@@ -1,5 +1,8 @@
 #include <portprobe/scan.hpp>
 
+#include <algorithm>
+#include <stdexcept>
+
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -193,4 +196,77 @@ TEST_CASE_FIXTURE(test::io_fixture, "tokens and cancellation") {
   CHECK(result == asio::error::operation_aborted);
   CHECK(got.empty());
   CHECK(test::count_fds() == fds_before);
+}
+
+TEST_CASE_FIXTURE(test::io_fixture, "on_progress: once per port, counting, before the completion") {
+  test::black_hole hole;
+  auto server = test::listen_on(io, "127.0.0.1");
+  const std::uint16_t open = server.local_endpoint().port();
+  const auto closed = closed_ports(2);
+  const pp::port_list list{closed[0], hole.port, open, closed[1]};
+  std::vector<pp::scan_progress> seen;
+  bool completed = false;
+  pp::check_options options;
+  options.timeout = 200ms;
+  options.on_progress = [&](const pp::scan_progress& p) {
+    CHECK_FALSE(completed);  // never after the completion
+    seen.push_back(p);
+  };
+  reports result;
+  pp::async_scan(io, list, options, [&](std::error_code ec, reports r) {
+    CHECK_FALSE(ec);
+    completed = true;
+    result = std::move(r);
+  });
+  CHECK(seen.empty());  // the io_context is not running here: nothing was probed yet
+  run();
+  REQUIRE(completed);
+  REQUIRE(seen.size() == 4);
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    CHECK(seen[i].decided == i + 1);
+    CHECK(seen[i].total == 4);
+  }
+  // Every port once, with the status of the final report.
+  reports from_progress;
+  for (const auto& p : seen) from_progress.push_back(p.latest);
+  std::sort(from_progress.begin(), from_progress.end(),
+            [](const pp::port_report& a, const pp::port_report& b) { return a.port < b.port; });
+  reports sorted = result;
+  std::sort(sorted.begin(), sorted.end(),
+            [](const pp::port_report& a, const pp::port_report& b) { return a.port < b.port; });
+  CHECK(from_progress == sorted);
+  // The filtered port answers last (after its timeout): the open one was reported before.
+  CHECK(seen.back().latest == pp::port_report{hole.port, pp::port_status::filtered});
+
+  // A callback that throws is stopped, and the scan completes as usual.
+  int calls = 0;
+  options.on_progress = [&](const pp::scan_progress&) {
+    ++calls;
+    throw std::runtime_error("a progress bar that fails");
+  };
+  const auto [ec, r] = scan(*this, {closed[0], closed[1], open}, options);
+  CHECK_FALSE(ec);
+  CHECK(r.size() == 3);
+  CHECK(calls == 1);
+
+  // After a cancellation, no more calls.
+  fds_before = test::count_fds();
+  asio::cancellation_signal signal;
+  std::size_t after_cancel = 0;
+  bool cancelled = false;
+  options.timeout = 30s;
+  options.on_progress = [&](const pp::scan_progress&) { after_cancel += cancelled; };
+  std::error_code result_ec;
+  pp::async_scan(io, pp::port_list{hole.port, closed[0]}, options,
+                 asio::bind_cancellation_slot(signal.slot(), [&](std::error_code e, reports) {
+                   result_ec = e;
+                 }));
+  asio::steady_timer timer(io, 20ms);
+  timer.async_wait([&](std::error_code) {
+    cancelled = true;
+    signal.emit(asio::cancellation_type::terminal);
+  });
+  run();
+  CHECK(result_ec == asio::error::operation_aborted);
+  CHECK(after_cancel == 0);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +29,13 @@ struct port_report {
   friend bool operator==(const port_report&, const port_report&) = default;
 };
 
+/// What async_scan() reports as it goes (check_options::on_progress).
+struct scan_progress {
+  std::size_t decided;  ///< ports whose status is known so far (this one included)
+  std::size_t total;    ///< ports of the list
+  port_report latest;   ///< the port just decided (in the order the answers come)
+};
+
 /// How the status operations probe. A plain value; copied at initiation.
 struct check_options {
   /// An IPv4/IPv6 address, or a host name (resolved once per operation, to all
@@ -37,6 +45,16 @@ struct check_options {
   std::chrono::milliseconds timeout{400};
   /// Probes in flight at once for find and scan; 0 = a sensible default (256).
   std::size_t concurrency = 0;
+  /// async_scan() only (the other operations ignore it): called once per port
+  /// as its status becomes known, in the order the answers come, on the
+  /// operation's strand (so never concurrently), always before the
+  /// operation's completion and never after it, nor after a cancellation.
+  /// Called on the operation's strand: within the initiating function too
+  /// when that runs on the executor's thread and the first probes settle at
+  /// once (as async_check_status() says), otherwise from the executor. For
+  /// progress bars and for acting on open ports as they are found. Must not
+  /// throw (an exception is swallowed and stops the calls); empty = no calls.
+  std::function<void(const scan_progress&)> on_progress;
 };
 
 /// How async_wait_for_status() waits. A plain value; copied at initiation.

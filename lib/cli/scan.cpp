@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <iostream>
 
 #include <unistd.h>
@@ -21,7 +22,8 @@ using namespace std::chrono_literals;
 
 /// A progress bar on stderr, shown only when stderr is a terminal and the
 /// scan has run for a second. A timer on the scan's io_context draws it from
-/// the count of ports done; the destructor stops the timer and wipes the bar.
+/// the counts async_scan() reports (check_options::on_progress): ports done,
+/// open so far, and an ETA; the destructor stops the timer and wipes the bar.
 class progress_bar {
  public:
   progress_bar(const asio::any_io_executor& ex, std::size_t total) {
@@ -38,11 +40,15 @@ class progress_bar {
     if (state_->shown) std::cerr << "\r\033[K" << std::flush;
   }
 
-  /// `done` ports of the total have their status.
-  void update(std::size_t done) {
-    if (!state_) return;
-    state_->done = done;
-    if (state_->shown) draw(*state_);
+  bool active() const { return state_ != nullptr; }
+
+  /// The progress hook for async_scan(): counts, and leaves the drawing to the timer.
+  std::function<void(const scan_progress&)> hook() const {
+    if (!state_) return nullptr;
+    return [s = state_](const scan_progress& p) {
+      s->done = p.decided;
+      if (p.latest.status == port_status::open) ++s->open;
+    };
   }
 
  private:
@@ -51,6 +57,7 @@ class progress_bar {
     asio::steady_timer timer;
     std::size_t total;
     std::size_t done = 0;
+    std::size_t open = 0;
     bool shown = false;
     bool stopped = false;
     steady_clock::time_point start = steady_clock::now();
@@ -70,33 +77,29 @@ class progress_bar {
   static void draw(const state& s) {
     constexpr std::size_t width = 30;
     const std::size_t filled = s.total ? s.done * width / s.total : width;
-    const auto seconds =
-        std::chrono::duration_cast<std::chrono::seconds>(steady_clock::now() - s.start).count();
+    const auto elapsed = steady_clock::now() - s.start;
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(elapsed).count();
     std::cerr << "\rscanning [" << std::string(filled, '#') << std::string(width - filled, '-')
-              << "] " << s.done << '/' << s.total << " ports, " << seconds << " s\033[K"
-              << std::flush;
+              << "] " << s.done << '/' << s.total << " ports, " << s.open << " open, " << seconds
+              << " s";
+    if (s.done > 0 && s.done < s.total) {  // at the rate so far
+      const auto left = std::chrono::duration_cast<std::chrono::seconds>(
+          elapsed * static_cast<double>(s.total - s.done) / static_cast<double>(s.done));
+      std::cerr << ", about " << left.count() << " s left";
+    }
+    std::cerr << "\033[K" << std::flush;
   }
 
   std::shared_ptr<state> state_;
 };
 
-/// async_scan over `ports` in chunks, one after another, so that the progress
-/// bar advances between them; the reports keep the list's order.
-asio::awaitable<std::vector<port_report>> scan_in_chunks(port_list ports, check_options options) {
+/// async_scan over all of `ports` at once, one sliding window over the whole
+/// list; on a terminal the bar reads its progress as it goes.
+asio::awaitable<std::vector<port_report>> scan_all(port_list ports, check_options options) {
   const auto ex = co_await asio::this_coro::executor;
-  const std::size_t chunk_size = std::max<std::size_t>(1024, 4 * options.concurrency);
   progress_bar bar(ex, ports.size());
-  std::vector<port_report> reports;
-  reports.reserve(ports.size());
-  std::vector<std::uint16_t> chunk;
-  for (auto it = ports.begin(); it != ports.end();) {
-    chunk.clear();
-    for (; it != ports.end() && chunk.size() < chunk_size; ++it) chunk.push_back(*it);
-    const auto part = co_await async_scan(ex, port_list(chunk), options, asio::use_awaitable);
-    reports.insert(reports.end(), part.begin(), part.end());
-    bar.update(reports.size());
-  }
-  co_return reports;
+  options.on_progress = bar.hook();
+  co_return co_await async_scan(ex, ports, options, asio::use_awaitable);
 }
 
 void print_json(std::ostream& out, const std::vector<port_report>& reports) {
@@ -163,7 +166,7 @@ struct scan_command final : command {
           static_cast<std::size_t>(parse_number("--concurrency", concurrency, 1, 65535));
     }
     const std::vector<port_report> reports = run_operation(
-        target, [&](const asio::any_io_executor&) { return scan_in_chunks(list, options); });
+        target, [&](const asio::any_io_executor&) { return scan_all(list, options); });
     if (json) {
       print_json(std::cout, reports);
     } else {
