@@ -21,6 +21,9 @@
 #include <cstring>
 #include <future>
 #include <sstream>
+#include <cstdlib>
+#include <fstream>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -631,6 +634,96 @@ TEST_CASE("cli --json: check, find and who print one documented object") {
   const cli_result nobody = run_cli({"who", closed, "--json"});
   CHECK(nobody.status == 1);
   CHECK(nobody.out == "{\"port\":" + closed + ",\"owners\":[]}\n");
+}
+
+namespace {
+
+/// The options a command's --help lists ("-q,--quiet", "--host H=...").
+std::set<std::string> help_options(const std::string& command) {
+  const cli_result r = run_cli({command, "--help"});
+  REQUIRE_MESSAGE(r.status == 0, r.describe());
+  std::set<std::string> options;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    const std::size_t start = line.find_first_not_of(' ');
+    if (start == std::string::npos || line[start] != '-' || start == 0) continue;
+    std::string names = line.substr(start, line.find(' ', start) - start);
+    std::istringstream parts(names);
+    std::string name;
+    while (std::getline(parts, name, ',')) {
+      if (name != "-h" && name != "--help") options.insert(name);
+    }
+  }
+  return options;
+}
+
+std::string read_doc(const std::string& name) {
+  const char* dir = std::getenv("PORTPROBE_DOC_DIR");
+  REQUIRE_MESSAGE(dir != nullptr, "PORTPROBE_DOC_DIR is not set: run this test through meson test");
+  std::ifstream in(std::string(dir) + "/" + name);
+  REQUIRE_MESSAGE(in.good(), "cannot read ", dir, "/", name);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string joined(const std::set<std::string>& words) {
+  std::string out;
+  for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+  return "[" + out + "]";
+}
+
+/// The words of `text` that start with '-'.
+std::set<std::string> dashed_words(const std::string& text) {
+  std::set<std::string> words;
+  std::istringstream in(text);
+  std::string word;
+  while (in >> word) {
+    if (word.starts_with('-') && word.size() > 1 && word != "--") words.insert(word);
+  }
+  return words;
+}
+
+}  // namespace
+
+TEST_CASE("cli: the manual page and the bash completion have every option of every command, and no other") {
+  const std::string completion = read_doc("portprobe.bash");
+  std::string man = read_doc("portprobe.1");
+  for (std::size_t at = man.find("\\-"); at != std::string::npos; at = man.find("\\-", at)) {
+    man.replace(at, 2, "-");  // roff's \- is a hyphen
+  }
+  const std::vector<std::string> commands = {"get", "check", "find", "scan", "wait", "who", "kill", "locks"};
+  for (const std::string& command : commands) {
+    INFO("portprobe ", command);
+    const std::set<std::string> options = help_options(command);
+    // The completion's line for the command: `command)  opts="..."`.
+    const std::size_t line = completion.find("    " + command + ")");
+    REQUIRE(line != std::string::npos);
+    const std::size_t open = completion.find('"', line);
+    const std::size_t close = completion.find('"', open + 1);
+    const std::set<std::string> completed = dashed_words(completion.substr(open + 1, close - open - 1));
+    CHECK_MESSAGE(completed == options, "completion ", joined(completed), ", --help ", joined(options));
+    // The manual page's section for the command, up to the next section.
+    const std::size_t section = man.find(".SS portprobe " + command + "\n");
+    REQUIRE(section != std::string::npos);
+    const std::size_t next = man.find("\n.S", section + 1);
+    std::set<std::string> documented;
+    std::istringstream lines(man.substr(section, next - section));
+    std::string row;
+    while (std::getline(lines, row)) {
+      if (!row.starts_with(".B -")) continue;
+      std::string names = row.substr(3);
+      for (char& c : names) c = c == ',' ? ' ' : c;
+      for (const std::string& w : dashed_words(names)) documented.insert(w);
+    }
+    CHECK_MESSAGE(documented == options, "manual ", joined(documented), ", --help ", joined(options));
+  }
+  // Every command in the completion's list and in the manual's synopsis.
+  for (const std::string& command : commands) {
+    CHECK(completion.find(" " + command) != std::string::npos);
+    CHECK(man.find(".B portprobe " + command) != std::string::npos);
+  }
 }
 
 TEST_CASE("cli --version: the Meson project's version") {
