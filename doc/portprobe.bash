@@ -28,7 +28,7 @@ _portprobe() {
     scan)  opts="--host --timeout --json --verbose --concurrency" ;;
     wait)  opts="--host --timeout --interval --free --any -q --quiet" ;;
     who)   opts="--json" ;;
-    kill)  opts="-s --signal --timeout" ;;
+    kill)  opts="-s --signal --timeout --json" ;;
     locks) opts="--json" ;;
     *)     return ;;
   esac

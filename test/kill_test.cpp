@@ -123,6 +123,17 @@ TEST_CASE("cli kill: SIGTERM ends a listener, and the port is free when kill ret
   REQUIRE(child.wait_end(20s));
   CHECK(WIFSIGNALED(child.status));
   CHECK(WTERMSIG(child.status) == SIGTERM);
+
+  listening_child other(false);
+  const std::string other_port = std::to_string(other.port);
+  const std::string free_port = std::to_string(test::os_port());
+  const test::cli_result json = test::run_cli({"kill", other_port, free_port, "--json"});
+  INFO(json.describe());
+  CHECK(json.status == 0);
+  CHECK(json.out == "{\"signal\":\"SIGTERM\",\"signalled\":[{\"pid\":" + std::to_string(other.pid) +
+                        ",\"command\":\"test_netns\",\"port\":" + other_port + "}],\"free\":[" +
+                        other_port + "," + free_port + "],\"held\":[]}\n");
+  REQUIRE(other.wait_end(20s));
 }
 
 TEST_CASE("cli kill: a holder that ignores SIGTERM is named, exit 1; --signal KILL ends it") {

@@ -1,4 +1,4 @@
-// lib/cli/kill.cpp: `portprobe kill PORT... [--signal SIG] [--timeout T]`: what kill-port and
+// lib/cli/kill.cpp: `portprobe kill PORT... [--signal SIG] [--timeout T] [--json]`: what kill-port and
 // `lsof -ti:PORT | xargs kill` do, the everyday fix for EADDRINUSE.
 //
 // The holders are the processes with a TCP socket listening on the port
@@ -72,6 +72,7 @@ struct kill_command final : command {
   std::vector<std::string> ports;
   std::string signal = "TERM";
   std::string timeout = "5s";
+  bool json = false;
 
   CLI::App* define(CLI::App& app) override {
     CLI::App* cmd =
@@ -82,6 +83,8 @@ struct kill_command final : command {
         "ports are free: nothing listens and a connection to 127.0.0.1 is refused. Exit 0 once\n"
         "they are, 1 when one is still held (try --signal KILL) or a holder could not be\n"
         "signalled (another user's: run as that user or root).\n"
+        "--json prints {\"signal\":\"SIGTERM\",\"signalled\":[{\"pid\":N,\"command\":\"...\",\n"
+        "\"port\":N}],\"free\":[N,...],\"held\":[N,...]} (messages stay on stderr).\n"
         "Example: portprobe who 3000 && portprobe kill 3000");
     cmd->add_option("PORT", ports, "The ports, 1-65535 each")->required()->type_name("");
     cmd->add_option("--signal,-s", signal, "TERM, INT, HUP, KILL... (with or without SIG), or a number")
@@ -90,6 +93,7 @@ struct kill_command final : command {
     cmd->add_option("--timeout", timeout, "How long to wait for the ports to be free")
         ->type_name("T")
         ->capture_default_str();
+    cmd->add_flag("--json", json, "Print what was signalled and which ports are free, as JSON");
     return cmd;
   }
 
@@ -104,6 +108,7 @@ struct kill_command final : command {
 
     bool trouble = false;
     std::set<int> signalled;
+    std::string signalled_json;  // the "signalled" entries
     const int self = static_cast<int>(::getpid());
     for (const std::uint16_t port : list) {
       const std::vector<port_owner> holders = listeners(port);
@@ -128,21 +133,36 @@ struct kill_command final : command {
           continue;
         }
         signalled.insert(o.pid);
-        std::cout << "sent " << signal_name(sig) << " to " << o.pid << " (" << o.command
-                  << "), holding port " << port << '\n';
+        if (json) {
+          signalled_json += std::string(signalled_json.empty() ? "" : ",") + "{\"pid\":" +
+                            std::to_string(o.pid) + ",\"command\":" + json_string(o.command) +
+                            ",\"port\":" + std::to_string(port) + "}";
+        } else {
+          std::cout << "sent " << signal_name(sig) << " to " << o.pid << " (" << o.command
+                    << "), holding port " << port << '\n';
+        }
       }
     }
     std::cout.flush();
 
     const auto deadline = std::chrono::steady_clock::now() + limit;
+    std::string free_json, held_json;
     for (const std::uint16_t port : list) {
-      if (!wait_free(port, deadline)) {
+      const bool is_free = wait_free(port, deadline);
+      std::string& into = is_free ? free_json : held_json;
+      into += (into.empty() ? "" : ",") + std::to_string(port);
+      if (!is_free) {
         std::cerr << "portprobe kill: port " << port << " is still held after " << limit.count()
                   << " ms";
         if (sig != SIGKILL) std::cerr << " (try --signal KILL)";
         std::cerr << '\n';
         trouble = true;
       }
+    }
+    if (json) {
+      std::cout << "{\"signal\":" << json_string(signal_name(sig)) << ",\"signalled\":["
+                << signalled_json << "],\"free\":[" << free_json << "],\"held\":[" << held_json
+                << "]}\n";
     }
     return trouble ? exit_not_found : exit_found;
   }
