@@ -373,7 +373,6 @@ get_port_engine::get_port_engine(const get_port_options& options, port_request r
   s.options = options;
 }
 
-
 get_port_engine::~get_port_engine() {
   if (!impl_) return;
   impl& s = *impl_;
@@ -475,17 +474,19 @@ void get_port_engine::drive(std::shared_ptr<get_port_engine> self, one_shot done
     const registry_strand& strand = s.reg->strand();
     asio::dispatch(strand, [self = std::move(self), done = std::move(done)]() mutable {
       self->on_registry();
-      impl& state = *self->impl_;
-      state.post_step([self = std::move(self), done = std::move(done)]() mutable {
-        drive(std::move(self), std::move(done));
-      });
+      post_drive(std::move(self), std::move(done));
     });
     return;
   }
-  s.ex = asio::any_io_executor();
-  s.context = nullptr;
   self.reset();  // the operation holds the engine and its result
   done();
+}
+
+void get_port_engine::post_drive(std::shared_ptr<get_port_engine> self, one_shot done) {
+  impl& s = *self->impl_;
+  s.post_step([self = std::move(self), done = std::move(done)]() mutable {
+    drive(std::move(self), std::move(done));
+  });
 }
 
 void get_port_engine::start(std::shared_ptr<get_port_engine> engine,
@@ -497,10 +498,7 @@ void get_port_engine::start(std::shared_ptr<get_port_engine> engine,
       if (auto e = weak.lock()) e->impl_->cancel_requested.store(true, std::memory_order_release);
     });
   }
-  impl& s = *engine->impl_;
-  s.post_step([engine = std::move(engine), done = std::move(done)]() mutable {
-    drive(std::move(engine), std::move(done));
-  });
+  post_drive(std::move(engine), std::move(done));
 }
 
 void start_get_port_engine(const asio::any_io_executor& ex,

@@ -135,17 +135,15 @@ class http_probe : public std::enable_shared_from_this<http_probe> {
     if (stopped_) return;
     stopped_ = true;
     result_->ec = why;
-    result_->status = 0;
     resolver_.cancel();
     std::error_code ignored;
     socket_.close(ignored);
     timer_.cancel();
   }
 
+  // Both the exchange and the timer are over (end() closed the socket).
   void settle() {
     if (--pending_ != 0) return;
-    std::error_code ignored;
-    socket_.close(ignored);
     one_shot done = std::move(done_);
     done();
   }

@@ -122,6 +122,9 @@ std::chrono::milliseconds parse_millis(std::string_view option, const std::strin
 long long parse_number(std::string_view option, const std::string& text, long long min,
                        long long max, std::string_view unit = "");
 
+/// Whether `ec` is the resolver's: the name does not resolve (now).
+bool is_resolve_error(const std::error_code& ec);
+
 /// --host H and --timeout T, as check, find, scan and wait take them.
 struct probe_target {
   std::string host = "127.0.0.1";

@@ -109,9 +109,13 @@ check_options probe_target::probe_options() const {
   return options;
 }
 
+bool is_resolve_error(const std::error_code& ec) {
+  return ec.category() == asio::error::get_netdb_category() ||
+         ec.category() == asio::error::get_addrinfo_category();
+}
+
 void probe_target::fail(const std::error_code& ec) const {
-  if (ec.category() == asio::error::get_netdb_category() ||
-      ec.category() == asio::error::get_addrinfo_category()) {
+  if (is_resolve_error(ec)) {
     throw usage_error("invalid --host '" + host + "': the name does not resolve (" + ec.message() +
                       ")");
   }

@@ -95,11 +95,6 @@ namespace {
 using namespace std::chrono_literals;
 using asio::experimental::as_tuple;
 
-bool resolve_error(const std::error_code& ec) {
-  return ec.category() == asio::error::get_netdb_category() ||
-         ec.category() == asio::error::get_addrinfo_category();
-}
-
 std::string shown(const wait_target& t) {
   const std::string host = t.host.find(':') != std::string::npos ? "[" + t.host + "]" : t.host;
   return t.http ? "http://" + host + ":" + std::to_string(t.port) + t.path
@@ -225,7 +220,7 @@ struct wait_command final : command {
                                         std::chrono::steady_clock::time_point deadline,
                                         std::chrono::milliseconds every) {
     const auto ex = co_await asio::this_coro::executor;
-    for (int round = 0;; ++round) {
+    for (;;) {
       const auto now = std::chrono::steady_clock::now();
       wait_options options;
       options.host = s.target.host;
@@ -245,16 +240,23 @@ struct wait_command final : command {
         if (forever) continue;
         co_return;
       }
-      if (!resolve_error(ec)) throw std::system_error(ec);
+      if (!is_resolve_error(ec)) throw std::system_error(ec);
       // The name does not resolve (yet): again after --interval, until the deadline.
       s.last = ec;
-      if (!forever && std::chrono::steady_clock::now() >= deadline) co_return;
-      asio::steady_timer timer(ex);
-      const auto next = std::chrono::steady_clock::now() + std::max(every, 1ms);
-      timer.expires_at(forever ? next : std::min(next, deadline));
-      const auto [waited] = co_await timer.async_wait(as_tuple(asio::use_awaitable));
-      if (waited == asio::error::operation_aborted) co_return;
+      if (!co_await pause(every, forever, deadline)) co_return;
     }
+  }
+
+  /// Waits --interval (not past the deadline) before a target's next try;
+  /// false when there is none: the deadline has passed, or the wait was cancelled.
+  static asio::awaitable<bool> pause(std::chrono::milliseconds every, bool forever,
+                                     std::chrono::steady_clock::time_point deadline) {
+    if (!forever && std::chrono::steady_clock::now() >= deadline) co_return false;
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto next = std::chrono::steady_clock::now() + std::max(every, 1ms);
+    timer.expires_at(forever ? next : std::min(next, deadline));
+    const auto [waited] = co_await timer.async_wait(as_tuple(asio::use_awaitable));
+    co_return waited != asio::error::operation_aborted;
   }
 
   /// An http:// target: a GET every --interval until one answers 2xx or 3xx.
@@ -289,13 +291,8 @@ struct wait_command final : command {
       }
       s.http_status = result->ec ? 0 : result->status;
       s.http_error = result->ec;
-      s.last = resolve_error(result->ec) ? result->ec : std::error_code();
-      if (!forever && std::chrono::steady_clock::now() >= deadline) co_return;
-      asio::steady_timer timer(ex);
-      const auto next = std::chrono::steady_clock::now() + std::max(every, 1ms);
-      timer.expires_at(forever ? next : std::min(next, deadline));
-      const auto [waited] = co_await timer.async_wait(as_tuple(asio::use_awaitable));
-      if (waited == asio::error::operation_aborted) co_return;
+      s.last = is_resolve_error(result->ec) ? result->ec : std::error_code();
+      if (!co_await pause(every, forever, deadline)) co_return;
     }
   }
 

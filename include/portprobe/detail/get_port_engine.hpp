@@ -76,6 +76,8 @@ class get_port_engine {
   /// One step on the caller's executor, then a registry visit if the search
   /// asks for one, and the next step posted back; or `done`.
   static void drive(std::shared_ptr<get_port_engine> self, one_shot done);
+  /// Posts the next drive() to the caller's executor.
+  static void post_drive(std::shared_ptr<get_port_engine> self, one_shot done);
   enum class need {
     registry,  ///< run on_registry() on the registry's strand, then advance() again
     done,      ///< finished: error(), or ports() (and take_socket())
