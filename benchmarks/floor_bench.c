@@ -188,8 +188,7 @@ static int listener(int port, int backlog) {
 
 /* A listener with backlog 0 whose queue holds one connection nobody accepts:
  * later SYNs are dropped, so a connect gets no answer ("filtered"). */
-static void black_hole(int port, int* fds, int* n) {
-  fds[(*n)++] = listener(port, 0);
+static void fill_queue(int port, int* fds, int* n) {
   for (int i = 0; i < 8; ++i) {
     int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     struct sockaddr_in a = loopback(port);
@@ -205,6 +204,11 @@ static void black_hole(int port, int* fds, int* n) {
   exit(1);
 }
 
+static void black_hole(int port, int* fds, int* n) {
+  fds[(*n)++] = listener(port, 0);
+  fill_queue(port, fds, n);
+}
+
 static int fixture(const char* mode) {
   static int servers[1024];
   static int held[1024];
@@ -217,6 +221,13 @@ static int fixture(const char* mode) {
   } else if (strcmp(mode, "scan") == 0) {
     static const int open[] = SCAN_OPEN;
     for (size_t i = 0; i < sizeof open / sizeof open[0]; ++i) servers[ns++] = listener(open[i], 1024);
+  } else if (strcmp(mode, "scan_holes") == 0) {
+    static const int open[] = SCAN_OPEN;
+    for (size_t i = 0; i < sizeof open / sizeof open[0]; ++i) servers[ns++] = listener(open[i], 1024);
+    /* Every hole's listener first, then their queues: a queue-filling socket's
+     * ephemeral port could otherwise be a later hole's port. */
+    for (int i = 0; i < SCAN_HOLES; ++i) held[nh++] = listener(SCAN_HOLE_FIRST + i * SCAN_HOLE_STRIDE, 0);
+    for (int i = 0; i < SCAN_HOLES; ++i) fill_queue(SCAN_HOLE_FIRST + i * SCAN_HOLE_STRIDE, held, &nh);
   } else {
     fprintf(stderr, "fixture: unknown mode %s\n", mode);
     return 2;
@@ -253,7 +264,7 @@ static int fixture(const char* mode) {
 int main(int argc, char** argv) {
   if (argc == 3 && strcmp(argv[1], "fixture") == 0) return fixture(argv[2]);
   if (argc != 3) {
-    fprintf(stderr, "usage: floor_bench ITEM CALLS | floor_bench fixture status|scan\n");
+    fprintf(stderr, "usage: floor_bench ITEM CALLS | floor_bench fixture status|scan|scan_holes\n");
     return 2;
   }
   long calls = atol(argv[2]);

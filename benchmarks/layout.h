@@ -17,3 +17,6 @@
 #define SCAN_FIRST 1024 /* the full scan, with the scan fixture's 5 listeners */
 #define SCAN_LAST 65535
 #define SCAN_OPEN {1500, 8080, 25000, 31000, 65000} /* none in the ephemeral range */
+#define SCAN_HOLES 42 /* the scan_holes fixture: SCAN_OPEN plus 42 black holes, */
+#define SCAN_HOLE_FIRST 1100 /* one every SCAN_HOLE_STRIDE ports from 1100 (1100, */
+#define SCAN_HOLE_STRIDE 1550 /* 2650, ..., 64650), spread over the whole scan */

@@ -123,7 +123,8 @@ int main(int argc, char** argv) {
                            options)
                    .value_or(0);
     }
-  } else if (item == "scan") {  // every port, default options
+  } else if (item == "scan" || item == "scan_holes") {  // every port, default options
+    long filtered = 0;
     for (long i = 0; i < calls; ++i) {
       std::error_code ec;
       std::vector<pp::port_report> reports;
@@ -136,8 +137,13 @@ int main(int argc, char** argv) {
       io.run();
       if (ec) fail("scan", ec);
       answer = 0;
-      for (const auto& r : reports) answer += r.status == pp::port_status::open;
+      filtered = 0;
+      for (const auto& r : reports) {
+        answer += r.status == pp::port_status::open;
+        filtered += r.status == pp::port_status::filtered;
+      }
     }
+    extra = ", \"filtered\": " + std::to_string(filtered);
   } else if (item == "concurrent") {  // `calls` check_status at once on one io_context
     // Ports 20000-23099 in turn: open (the busy range, 21000, 22999), closed,
     // and the 100 black holes (filtered after the 400 ms default timeout).

@@ -9,6 +9,10 @@ refuses to run anywhere else. For each timed work item: a warm-up run of every
 contender, then REPS rounds, interleaved (A B C A B C ...); each run is one
 process that times its own calls; the figure is the median.
 
+The "scan_holes" item puts the portprobe command (`portprobe scan --json`,
+timed from outside, process start to exit) beside the library's async_scan on
+the same scan of 1024-65535 with 42 black holes spread over it.
+
 The "collisions" item starts 16 processes at once, each taking 50 ports and
 binding each 0-20 ms later (test/lock_worker.cpp, its get-port twin
 collision_worker.mjs, and cli_collision_worker.py around the portprobe
@@ -155,6 +159,42 @@ class Nmap:
         return float(m[1]), answer, {"command": " ".join(argv)}
 
 
+class ScanAnswer:
+    """A scan contender whose answer is "N open, M filtered" (its "filtered" count
+    is in the JSON the program prints)."""
+
+    def __init__(self, program):
+        self.program, self.name = program, program.name
+
+    def run(self, item, calls):
+        seconds, answer, extra = self.program.run(item, calls)
+        return seconds, f"{answer} open, {extra['filtered']} filtered", extra
+
+
+class CliScan:
+    """The portprobe command's scan of SCAN_FIRST-SCAN_LAST (--json, on a pipe: no
+    progress bar), timed from outside: the whole process, start to exit."""
+    name = "portprobe CLI"
+
+    def __init__(self, cli, locks):
+        self.cli, self.locks = cli, locks
+
+    def run(self, item, calls):
+        argv = [str(self.cli), "scan", f"{L['SCAN_FIRST']}-{L['SCAN_LAST']}", "--json"]
+        env = dict(os.environ, PORTPROBE_LOCK_DIR=str(self.locks.fresh(f"cli-{item}")))
+        total, reports = 0.0, []
+        for _ in range(calls):
+            start = time.perf_counter()
+            out = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+            total += time.perf_counter() - start
+            if out.returncode != 0:
+                raise RuntimeError(f"{' '.join(argv)}: exit {out.returncode}: {out.stderr.strip()[-400:]}")
+            reports = json.loads(out.stdout)
+        count = lambda status: sum(r["status"] == status for r in reports)
+        return (total / calls, f"{count('open')} open, {count('filtered')} filtered",
+                {"command": " ".join(argv), "ports": len(reports)})
+
+
 # ---------------------------------------------------------------------------
 
 def fmt_time(seconds):
@@ -278,11 +318,12 @@ def benchmark(args, locks):
     log(f"portprobe benchmarks, {time.strftime('%Y-%m-%d %H:%M %Z')}, {machine()}")
     log(f"each: a warm-up run, then {args.reps} interleaved runs (A B C A B C ...); medians")
 
-    def item(key, work, contenders, calls, expected, target, base, limit):
+    def item(key, work, contenders, calls, expected, target, base, limit, subject="portprobe"):
         if args.only and key not in args.only:
             return
         res = measure(key, contenders, calls, args.reps, expected, log)
-        rows.append(dict(key=key, work=work, res=res, target=target, base=base, limit=limit))
+        rows.append(dict(key=key, work=work, res=res, target=target, base=base, limit=limit,
+                         subject=subject))
 
     def wanted(*keys):
         return not args.only or any(k in args.only for k in keys)
@@ -329,6 +370,20 @@ def benchmark(args, locks):
                  with_peers(pp, floor, floor_reuse, nmap_s), {"default": 1},
                  lambda a: a == len(L["SCAN_OPEN"]), "≤ 0.7× nmap",
                  "nmap" if peers else None, 0.7 if peers else None)
+
+    cli = build / "lib" / "cli" / "portprobe"
+    if wanted("scan_holes") and not cli.exists():
+        log(f"  scan_holes: {cli} is not built: no row for the portprobe command")
+    elif wanted("scan_holes"):
+        # The command against the library on the same scan: one sliding window
+        # each, so the holes' timeouts overlap instead of draining the window.
+        with Fixture(floor_exe, "scan_holes"):
+            holes = L["SCAN_HOLES"]
+            item("scan_holes", f"scan of loopback {L['SCAN_FIRST']}-{L['SCAN_LAST']}, "
+                 f"{holes} filtered ports spread over it",
+                 [ScanAnswer(pp), CliScan(cli, locks)], {"default": 1},
+                 lambda a: a == f"{len(L['SCAN_OPEN'])} open, {holes} filtered",
+                 "CLI ≤ 1.2× library", "portprobe", 1.2, subject="portprobe CLI")
 
     if wanted("concurrent"):
         with Fixture(floor_exe, "status"):
@@ -387,18 +442,20 @@ def print_table(rows, log):
     if not rows:
         log("nothing measured")
         return
-    head = ["work", "portprobe", "floor", "floor, socket reused", "get-port", "portscanner", "nmap",
-            "portprobe/floor", "peer/portprobe", "target", "met"]
+    head = ["work", "portprobe", "portprobe CLI", "floor", "floor, socket reused", "get-port",
+            "portscanner", "nmap", "portprobe/floor", "peer/portprobe", "target", "met"]
     lines = []
     for r in rows:
         res = r["res"]
         p = res["portprobe"]["median"]
         cell = lambda name: fmt_time(res[name]["median"]) if name in res else "–"
         ratio_floor = f"{p / res['floor']['median']:.2f}" if "floor" in res else "–"
-        peer_ratios = [f"{n} {res[n]['median'] / p:.1f}×" for n in ("get-port", "portscanner", "nmap") if n in res]
+        peer_ratios = [f"{n} {res[n]['median'] / p:.1f}×"
+                       for n in ("portprobe CLI", "get-port", "portscanner", "nmap") if n in res]
         met = "–"
-        if r["limit"] is not None and r["base"] in res:
-            ratio = p / res[r["base"]]["median"]
+        subject = r.get("subject", "portprobe")
+        if r["limit"] is not None and r["base"] in res and subject in res:
+            ratio = res[subject]["median"] / res[r["base"]]["median"]
             met = f"yes ({ratio:.2f})" if ratio <= r["limit"] else f"NO ({ratio:.2f})"
         elif r["key"] == "concurrent":
             e = res["portprobe"]["extra"]
@@ -406,7 +463,8 @@ def print_table(rows, log):
         if r["key"] == "scan":
             rss = f"peak RSS {res['portprobe']['extra']['peak_rss_kib'] / 1024:.1f} MiB"
             met = rss if met == "–" else f"{met}, {rss}"
-        lines.append([r["work"], cell("portprobe"), cell("floor"), cell("floor, socket reused"),
+        lines.append([r["work"], cell("portprobe"), cell("portprobe CLI"), cell("floor"),
+                      cell("floor, socket reused"),
                       cell("get-port"), cell("portscanner"),
                       cell("nmap"), ratio_floor, ", ".join(peer_ratios) or "–", r["target"], met])
     log_table(head, lines, log)

@@ -5,16 +5,24 @@
 // /etc/hosts and /etc/resolv.conf are files it writes, so host names resolve
 // without any lookup leaving the namespace. It refuses to run outside one.
 #include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
+#include <future>
 #include <set>
 #include <sstream>
 
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "netns/namespace.hpp"
 #include "support.hpp"
+#include "cli_support.hpp"
+#include "http_server.hpp"
 
 namespace pp = portprobe;
 using namespace std::chrono_literals;
@@ -28,6 +36,10 @@ void overlay(const char* target, const std::string& text, const std::string& tem
   std::ofstream(temp) << text;
   REQUIRE(::mount(temp.c_str(), target, nullptr, MS_BIND, nullptr) == 0);
 }
+
+// This namespace's /etc/hosts.
+const std::string hosts_text =
+    "127.0.0.1 localhost\n::1 localhost6\n127.0.0.1 dual.test\n::1 dual.test\n::1 six.test\n";
 
 // Once per process: check the isolation, then set the namespace up.
 struct isolated {
@@ -43,10 +55,7 @@ struct isolated {
     const std::string dir = std::filesystem::temp_directory_path() /
                             ("portprobe-netns-" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
-    overlay("/etc/hosts",
-            "127.0.0.1 localhost\n::1 localhost6\n127.0.0.1 dual.test\n::1 dual.test\n"
-            "::1 six.test\n",
-            dir + "/hosts");
+    overlay("/etc/hosts", hosts_text, dir + "/hosts");
     overlay("/etc/resolv.conf", "nameserver 127.0.0.1\n", dir + "/resolv.conf");
     std::filesystem::remove_all(dir);  // the mounts keep the two files
   }
@@ -164,6 +173,114 @@ TEST_CASE("a name that does not resolve is an error, not a status") {
   fx.run(std::chrono::seconds(60));
   CHECK(ec);
   MESSAGE("resolver error: " << ec.message());
+}
+
+namespace {
+
+/// The namespace's name server (resolv.conf says 127.0.0.1): a UDP socket on
+/// 127.0.0.1:53 that answers every query "no such name" (NXDOMAIN) and counts
+/// them. A query seen is a lookup the hosts file could not answer.
+struct nxdomain_server {
+  int fd = -1;
+  int queries = 0;
+
+  nxdomain_server() {
+    fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(53);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE_MESSAGE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0,
+                    "bind 127.0.0.1:53: ", std::strerror(errno));
+  }
+  nxdomain_server(const nxdomain_server&) = delete;
+  nxdomain_server& operator=(const nxdomain_server&) = delete;
+  ~nxdomain_server() { ::close(fd); }
+
+  /// Answers the queries that arrive within `within`; true if there was one.
+  bool answer(std::chrono::milliseconds within) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(within.count())) != 1) return false;
+    std::array<unsigned char, 512> q{};
+    sockaddr_storage from{};
+    socklen_t from_len = sizeof from;
+    const ssize_t n = ::recvfrom(fd, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&from), &from_len);
+    if (n < 12) return false;
+    // The answer: the query's id and question, QR set, RD echoed, RA, rcode 3
+    // (NXDOMAIN), no records. The question ends after its name's zero label
+    // and 4 bytes of type and class.
+    std::size_t end = 12;
+    while (end < static_cast<std::size_t>(n) && q[end] != 0) end += q[end] + 1u;
+    end = std::min(end + 5, static_cast<std::size_t>(n));
+    std::array<unsigned char, 512> r{};
+    std::copy(q.begin(), q.begin() + static_cast<std::ptrdiff_t>(end), r.begin());
+    r[2] = static_cast<unsigned char>(0x80 | (q[2] & 0x79));
+    r[3] = 0x83;
+    r[4] = 0;
+    r[5] = 1;
+    for (std::size_t i = 6; i < 12; ++i) r[i] = 0;
+    (void)::sendto(fd, r.data(), end, 0, reinterpret_cast<sockaddr*>(&from), from_len);
+    ++queries;
+    return true;
+  }
+};
+
+/// Writes `text` over this namespace's /etc/hosts (the overlay's own file, in
+/// place); puts the original back when it goes.
+struct hosts_file {
+  hosts_file() = default;
+  hosts_file(const hosts_file&) = delete;
+  hosts_file& operator=(const hosts_file&) = delete;
+  ~hosts_file() { write(hosts_text); }
+  static void write(const std::string& text) {
+    std::ofstream out("/etc/hosts", std::ios::trunc);
+    out << text;
+    out.close();
+    REQUIRE(out.good());
+  }
+};
+
+}  // namespace
+
+TEST_CASE("cli wait: a name that resolves late (a container starting) is waited for, TCP and HTTP") {
+  REQUIRE(in_namespace());
+  asio::io_context io;
+  auto listener = test::listen_on(io, "127.0.0.1");
+  test::http_server web(200);
+  nxdomain_server dns;
+  hosts_file restore;
+  const std::string name = "late.test";  // in no hosts file yet: the name server is asked
+  auto cli = std::async(std::launch::async, [&] {
+    return test::run_cli({"wait", name + ":" + test::str(test::port_of(listener)),
+                          "http://" + name + ":" + test::str(web.port()) + "/", "--timeout", "60s",
+                          "--interval", "20ms"});
+  });
+  // The CLI asks the name server: the hosts file had no answer. Bounded: 30 s.
+  bool asked = false;
+  for (int slice = 0; slice < 300 && !asked; ++slice) {
+    asked = dns.answer(std::chrono::milliseconds(100));
+    if (!asked && cli.wait_for(0s) == std::future_status::ready) {
+      FAIL("the CLI ended before it asked for the name: ", cli.get().describe());
+    }
+  }
+  REQUIRE(asked);
+  // That lookup was answered "no such name", so the CLI is retrying; it must
+  // still be waiting. Then the name appears.
+  CHECK(cli.wait_for(0s) == std::future_status::timeout);
+  hosts_file::write(hosts_text + "127.0.0.1 " + name + "\n");
+  // Queries still in flight are answered too, until the CLI is done (bounded).
+  for (int slice = 0; slice < 600 && cli.wait_for(0s) != std::future_status::ready; ++slice) {
+    dns.answer(std::chrono::milliseconds(50));
+  }
+  const test::cli_result r = cli.get();
+  INFO(r.describe());
+  CHECK(r.exited);
+  CHECK(r.status == 0);
+  CHECK(r.err.empty());
+  CHECK(r.elapsed < 50s);
+  CHECK_FALSE(web.requests().empty());  // the HTTP target was asked, once its name resolved
+  MESSAGE(dns.queries << " lookups answered NXDOMAIN before and while the name appeared");
 }
 
 TEST_CASE("an address this host cannot reach (IPv6 switched off) is filtered, not an error") {
