@@ -796,6 +796,7 @@ TEST_CASE("cli: bad values exit 2 with a message naming them, never a crash") {
       {{"wait", "[::1" + p}, "[::1" + p},
       {{"wait", "https://localhost:" + p + "/"}, "https://localhost:" + p + "/"},
       {{"wait", p, "--"}, "COMMAND"},
+      {{"wait", p, "--host", ""}, "--host"},
       {{"check", p, "--timeout", "0"}, "0"},
       {{"check", p, "--timeout", "5y"}, "5y"},
       {{"wait", p, "--timeout", "-5"}, "-5"},

@@ -107,11 +107,18 @@ struct kill_command final : command {
     const std::chrono::milliseconds limit = parse_millis("--timeout", timeout, 1);
 
     bool trouble = false;
-    std::set<int> signalled;
-    std::string signalled_json;  // the "signalled" entries
+    std::set<int> signalled;       // each process is signalled once...
+    std::set<int> failed;          // ...or failed once
+    std::set<std::uint16_t> stuck;  // a holder could not be seen or signalled: not waited for
+    std::string signalled_json;    // the "signalled" entries: one per process and port
     const int self = static_cast<int>(::getpid());
-    for (const std::uint16_t port : list) {
-      const std::vector<port_owner> holders = listeners(port);
+    // Every port's holders first, then the signals: a process signalled for
+    // one port may be gone (or half gone) by the time the next is looked up.
+    std::vector<std::vector<port_owner>> holders_of;
+    for (const std::uint16_t port : list) holders_of.push_back(listeners(port));
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      const std::uint16_t port = list[i];
+      const std::vector<port_owner>& holders = holders_of[i];
       if (holders.empty()) {
         std::cerr << "portprobe kill: nothing listens on port " << port << '\n';
         continue;
@@ -121,15 +128,23 @@ struct kill_command final : command {
           std::cerr << "portprobe kill: port " << port
                     << " is held by a process this user cannot see (another user's?)\n";
           trouble = true;
+          stuck.insert(port);
           continue;
         }
-        if (o.pid == self || signalled.count(o.pid) != 0) continue;
-        if (::kill(o.pid, sig) != 0) {
+        if (o.pid == self) continue;
+        if (failed.count(o.pid) != 0) {
+          stuck.insert(port);
+          continue;
+        }
+        const bool again = signalled.count(o.pid) != 0;  // it holds an earlier port too
+        if (!again && ::kill(o.pid, sig) != 0) {
           const int error = errno;
           if (error == ESRCH) continue;  // it ended meanwhile
           std::cerr << "portprobe kill: cannot signal " << o.pid << " (" << o.command
                     << "), holding port " << port << ": " << std::strerror(error) << '\n';
           trouble = true;
+          failed.insert(o.pid);
+          stuck.insert(port);
           continue;
         }
         signalled.insert(o.pid);
@@ -137,6 +152,9 @@ struct kill_command final : command {
           signalled_json += std::string(signalled_json.empty() ? "" : ",") + "{\"pid\":" +
                             std::to_string(o.pid) + ",\"command\":" + json_string(o.command) +
                             ",\"port\":" + std::to_string(port) + "}";
+        } else if (again) {
+          std::cout << o.pid << " (" << o.command << "), signalled above, holds port " << port
+                    << " too\n";
         } else {
           std::cout << "sent " << signal_name(sig) << " to " << o.pid << " (" << o.command
                     << "), holding port " << port << '\n';
@@ -148,10 +166,11 @@ struct kill_command final : command {
     const auto deadline = std::chrono::steady_clock::now() + limit;
     std::string free_json, held_json;
     for (const std::uint16_t port : list) {
-      const bool is_free = wait_free(port, deadline);
+      // A port whose holder we could not signal is not waited for (it is said above).
+      const bool is_free = stuck.count(port) == 0 && wait_free(port, deadline);
       std::string& into = is_free ? free_json : held_json;
       into += (into.empty() ? "" : ",") + std::to_string(port);
-      if (!is_free) {
+      if (!is_free && stuck.count(port) == 0) {
         std::cerr << "portprobe kill: port " << port << " is still held after " << limit.count()
                   << " ms";
         if (sig != SIGKILL) std::cerr << " (try --signal KILL)";

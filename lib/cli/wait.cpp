@@ -44,6 +44,7 @@ wait_target parse_wait_target(const std::string& text, const std::string& defaul
   t.text = text;
   if (text.empty()) throw bad("empty");
   if (text.find_first_not_of("0123456789") == std::string::npos) {  // PORT
+    if (default_host.empty()) throw usage_error("invalid --host '': empty (the host of a bare PORT)");
     t.host = default_host;
     t.port = port_of(text);
     return t;
@@ -118,14 +119,15 @@ struct wait_command final : command {
     CLI::App* cmd = app.add_subcommand(
         "wait", "Wait until ports are open (or, with --free, closed), then run a command");
     cmd->footer(
-        "Waits for every TARGET at once: PORT (on --host), HOST:PORT, [IPv6]:PORT. A name that\n"
-        "does not resolve yet is retried until --timeout. Exit 0 once all are open (--any: one;\n"
-        "--free: closed, nothing listens; a filtered port is neither), 1 when --timeout passes\n"
-        "first. After --, COMMAND runs once they are ready, with its arguments as given, and its\n"
+        "Waits for every TARGET at once: PORT (on --host), HOST:PORT, [IPv6]:PORT, or\n"
+        "http://HOST[:PORT]/PATH (ready when a plain HTTP GET is answered 2xx or 3xx; no TLS;\n"
+        "not with --free). A name that does not resolve yet is retried until --timeout.\n"
+        "Exit 0 once all are open (--any: one; --free: closed, nothing listens; a filtered port\n"
+        "is neither), 1 when --timeout passes first. After --, COMMAND runs once they are ready, with its arguments as given, and its\n"
         "exit status is portprobe's; on a timeout it does not run.\n"
         "Durations: 500ms, 30s, 2m, 1h, or a bare number of milliseconds.\n"
         "Example: portprobe wait db:5432 redis:6379 --timeout 60s -- ./start.sh");
-    cmd->add_option("TARGET", targets, "PORT, HOST:PORT or [IPv6]:PORT; several are all waited for")
+    cmd->add_option("TARGET", targets, "PORT, HOST:PORT, [IPv6]:PORT or http://HOST[:PORT]/PATH; several are all waited for")
         ->required()
         ->type_name("");
     cmd->add_option("--host", host, "The host of a bare PORT target")
@@ -190,7 +192,10 @@ struct wait_command final : command {
       }
       io.run();
     }  // every socket and timer closed before the command runs
-    if (failure) std::rethrow_exception(failure);
+    if (failure) {
+      if (quiet) return exit_not_found;  // -q: the exit status alone (EMFILE, say)
+      std::rethrow_exception(failure);
+    }
 
     std::size_t ready = 0;
     for (const state& s : states) ready += s.ready;
