@@ -6,6 +6,7 @@
 // (plain code); the engine only does the I/O it asks for, and calls its
 // completion after every child has settled and closed its socket.
 #include <portprobe/detail/status_engine.hpp>
+#include <portprobe/detail/io_ready.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -72,6 +73,9 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
 
   /// Starts; `slot` is the operation's cancellation slot.
   void start(asio::cancellation_slot slot, std::error_code invalid) {
+    // No socket or timer can be made on a context without its reactor (EMFILE):
+    // the handler gets why, as for bad options.
+    if (!invalid) invalid = io_ready(strand_.get_inner_executor());
     if (slot.is_connected()) {
       std::weak_ptr<status_engine> weak = shared_from_this();
       slot.assign([weak, strand = strand_](asio::cancellation_type) {
@@ -115,15 +119,20 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
       addresses_.push_back(address);
       return launch();
     }
-    resolver_.emplace(strand_);
-    ++live_;
-    resolver_->async_resolve(
-        host_, "",
-        [self = shared_from_this()](const std::error_code& e,
-                                          const asio::ip::tcp::resolver::results_type& results) {
-          --self->live_;
-          self->resolved(e, results);
-        });
+    try {
+      resolver_.emplace(strand_);
+      resolver_->async_resolve(
+          host_, "",
+          [self = shared_from_this()](const std::error_code& e,
+                                            const asio::ip::tcp::resolver::results_type& results) {
+            --self->live_;
+            self->resolved(e, results);
+          });
+      ++live_;
+    } catch (const std::system_error& e) {  // the resolver's thread cannot be started
+      resolver_.reset();
+      return fail(e.code());
+    }
   }
 
   void resolved(const std::error_code& ec, const asio::ip::tcp::resolver::results_type& results) {

@@ -90,15 +90,16 @@ enum class stderr_to {
   terminal,  // a pseudo-terminal (isatty() is true there), as in an interactive shell
 };
 
-/// Runs `portprobe args...` (argv, no shell) with stdin on /dev/null, and
+/// Runs the program at `path` with `args` (argv, no shell) with stdin on /dev/null, and
 /// collects its stdout, stderr and exit status. The child gets none of this
 /// process's other descriptors, so a listener a test holds stays ours alone.
 /// Bounded: past `limit` the child is killed and the test fails.
-inline cli_result run_cli(const std::vector<std::string>& args,
-                          std::chrono::seconds limit = std::chrono::seconds(30),
-                          stderr_to err_kind = stderr_to::pipe) {
+/// `env`: NAME=VALUE entries that replace (or add to) this process's environment.
+inline cli_result run_program(const std::string& path, const std::vector<std::string>& args,
+                              std::chrono::seconds limit = std::chrono::seconds(30),
+                              stderr_to err_kind = stderr_to::pipe,
+                              const std::vector<std::string>& env = {}) {
   using clock_type = std::chrono::steady_clock;
-  const std::string path = cli_path();
   std::vector<std::string> storage;
   storage.reserve(args.size() + 1);
   storage.push_back(path);
@@ -128,6 +129,18 @@ inline cli_result run_cli(const std::vector<std::string>& args,
     REQUIRE_MESSAGE(pty_slave >= 0, "open(", name, "): ", std::strerror(errno));
   }
 
+  std::vector<std::string> env_storage = env;
+  for (char** e = environ; *e != nullptr; ++e) {
+    const std::string entry = *e;
+    const std::string name = entry.substr(0, entry.find('=') + 1);
+    const bool replaced = std::any_of(env.begin(), env.end(),
+                                      [&](const std::string& x) { return x.starts_with(name); });
+    if (!replaced) env_storage.push_back(entry);
+  }
+  std::vector<char*> envp;
+  for (auto& e : env_storage) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
   posix_spawn_file_actions_t actions;
   REQUIRE(::posix_spawn_file_actions_init(&actions) == 0);
   ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
@@ -146,7 +159,7 @@ inline cli_result run_cli(const std::vector<std::string>& args,
   const auto deadline = start + limit;
   pid_t pid = -1;
   const int spawn_error =
-      ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), environ);
+      ::posix_spawn(&pid, path.c_str(), &actions, nullptr, argv.data(), envp.data());
   ::posix_spawn_file_actions_destroy(&actions);
   close_fd(out_pipe[1]);
   close_fd(err_pipe[1]);
@@ -163,7 +176,7 @@ inline cli_result run_cli(const std::vector<std::string>& args,
   // waitpid(WNOHANG) is retried at a short interval, still under the deadline.
   // A terminal closes only once we let go of it, after the child is reaped.
   cli_result r;
-  r.command = "portprobe";
+  r.command = path.substr(path.find_last_of('/') + 1);
   for (const auto& a : args) r.command += " '" + a + "'";
   int pidfd = open_pidfd(pid);
   bool reaped = false;
@@ -228,9 +241,16 @@ inline cli_result run_cli(const std::vector<std::string>& args,
   } else if (WIFSIGNALED(wstatus)) {
     r.signal = WTERMSIG(wstatus);
   }
-  REQUIRE_MESSAGE(!r.timed_out, "portprobe did not finish within ", limit.count(),
+  REQUIRE_MESSAGE(!r.timed_out, r.command, " did not finish within ", limit.count(),
                   " s: ", r.describe());
   return r;
+}
+
+/// run_program() of the CLI under test (PORTPROBE_CLI).
+inline cli_result run_cli(const std::vector<std::string>& args,
+                          std::chrono::seconds limit = std::chrono::seconds(30),
+                          stderr_to err_kind = stderr_to::pipe) {
+  return run_program(cli_path(), args, limit, err_kind);
 }
 
 /// Whether `text` names `value`: it appears there as a word of its own, not as

@@ -79,7 +79,10 @@ TEST_CASE_FIXTURE(http_fixture, "http probe: a 200 and a 500 are answers; the re
           std::string::npos);
     CHECK(request.find("\r\nConnection: close\r\n") != std::string::npos);
     CHECK(request.ends_with("\r\n\r\n"));
-    CHECK(test::count_fds() == fds_before);  // the probe's socket is closed
+    // The probe's socket is closed (and the server's side of the connection,
+    // closed by its thread once it has answered: waited for, not raced).
+    REQUIRE(ok.wait_closed(1, std::chrono::milliseconds(20000)));
+    CHECK(test::count_fds() == fds_before);
   }
   {
     test::http_server failing(500);

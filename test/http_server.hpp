@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <cstdint>
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -55,6 +57,12 @@ class http_server {
   }
 
   std::uint16_t port() const { return port_; }
+  /// Whether `n` connections have been answered and closed on the server's
+  /// side (its descriptors are gone) within `limit`.
+  bool wait_closed(std::size_t n, std::chrono::milliseconds limit) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return closed_changed_.wait_for(lock, limit, [&] { return closed_ >= n; });
+  }
   /// The requests read so far, each up to its blank line.
   std::vector<std::string> requests() const {
     const std::lock_guard<std::mutex> lock(mutex_);
@@ -91,6 +99,11 @@ class http_server {
                               " Status\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
       (void)!::write(c, answer.data(), answer.size());
       ::close(c);
+      {
+        const std::lock_guard<std::mutex> lock(mutex_);
+        ++closed_;
+      }
+      closed_changed_.notify_all();
     }
   }
 
@@ -102,6 +115,8 @@ class http_server {
   std::vector<int> held_;  // the serving thread's only
   mutable std::mutex mutex_;
   std::vector<std::string> requests_;
+  std::size_t closed_ = 0;  // connections answered and closed
+  std::condition_variable closed_changed_;
   std::thread thread_;
 };
 

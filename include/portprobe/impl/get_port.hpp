@@ -26,6 +26,7 @@
 #include <asio/post.hpp>
 
 #include <portprobe/detail/get_port_engine.hpp>
+#include <portprobe/detail/io_ready.hpp>
 
 namespace portprobe {
 namespace detail {
@@ -81,7 +82,11 @@ struct get_port_op {
   void finish(Self& self) {
     std::error_code ec = search->error();
     if constexpr (Request == port_request::listen) {
-      asio::ip::tcp::acceptor acceptor(io_ex);
+      // On the caller's executor; at EMFILE on a context that has no reactor
+      // yet, a closed one of the library's spare context, with the error.
+      std::error_code made;
+      asio::ip::tcp::acceptor acceptor = make_acceptor(asio::any_io_executor(io_ex), made);
+      if (!ec) ec = made;
       if (!ec) {
         acceptor.assign(search->protocol(), search->socket(), ec);
         if (!ec) {

@@ -14,6 +14,8 @@
 #include <asio/error.hpp>
 #include <asio/post.hpp>
 
+#include <portprobe/detail/io_ready.hpp>
+
 namespace portprobe {
 namespace detail {
 /// The options checked, or the error they deserve (compiled: lib/wait_timing.cpp).
@@ -58,6 +60,12 @@ struct wait_op {
         self.reset_cancellation_state(asio::enable_total_cancellation());
         if (invalid) {
           next = state::waited;  // completes with `invalid` from the posted call
+          asio::post(std::move(self));
+          return;
+        }
+        if (const std::error_code no_io = io_ready(asio::any_io_executor(ex))) {
+          invalid = no_io;  // no timer can be made now (EMFILE): the handler gets why
+          next = state::waited;
           asio::post(std::move(self));
           return;
         }

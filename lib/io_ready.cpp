@@ -1,0 +1,83 @@
+#include <portprobe/detail/io_ready.hpp>
+
+#include <atomic>
+#include <exception>
+#include <new>
+
+#include <asio/detail/reactor.hpp>
+#include <asio/io_context.hpp>
+#include <asio/steady_timer.hpp>
+
+namespace portprobe::detail {
+
+namespace {
+
+std::error_code code_of(const std::exception_ptr& e) noexcept {
+  try {
+    std::rethrow_exception(e);
+  } catch (const std::system_error& s) {
+    return s.code();
+  } catch (const std::bad_alloc&) {
+    return std::make_error_code(std::errc::not_enough_memory);
+  } catch (...) {
+    return std::make_error_code(std::errc::resource_unavailable_try_again);
+  }
+}
+
+/// The spare context: an io_context with its reactor and its acceptor service,
+/// never run, never destroyed; only closed acceptors are made on it, for an
+/// async_listen that must complete with an error on a context that cannot
+/// hold one.
+asio::io_context* make_spare() noexcept {
+  asio::io_context* io = nullptr;
+  try {
+    io = new asio::io_context(1);
+    const asio::ip::tcp::acceptor made(*io);  // makes the reactor and the service
+    return io;
+  } catch (...) {
+    delete io;
+    return nullptr;
+  }
+}
+
+std::atomic<asio::io_context*> spare{nullptr};
+
+asio::io_context* spare_context() noexcept {
+  asio::io_context* io = spare.load(std::memory_order_acquire);
+  if (io != nullptr) return io;
+  asio::io_context* made = make_spare();
+  if (made == nullptr) return nullptr;
+  if (spare.compare_exchange_strong(io, made, std::memory_order_acq_rel)) return made;
+  delete made;  // another thread's came first
+  return io;
+}
+
+// Made when the library is loaded: three descriptors (epoll, eventfd,
+// timerfd), all close-on-exec, and no thread.
+[[maybe_unused]] const bool spare_at_load = spare_context() != nullptr;
+
+}  // namespace
+
+std::error_code io_ready(const asio::any_io_executor& ex) noexcept {
+  try {
+    asio::execution_context& context = asio::query(ex, asio::execution::context);
+    if (asio::has_service<asio::detail::reactor>(context)) return {};
+    const asio::steady_timer made(ex);  // makes the reactor, or throws why not
+    return {};
+  } catch (...) {
+    return code_of(std::current_exception());
+  }
+}
+
+asio::ip::tcp::acceptor make_acceptor(const asio::any_io_executor& ex, std::error_code& ec) noexcept {
+  try {
+    return asio::ip::tcp::acceptor(ex);
+  } catch (...) {
+    ec = code_of(std::current_exception());
+  }
+  asio::io_context* io = spare_context();
+  if (io == nullptr) std::terminate();  // no descriptor to be had since the library was loaded
+  return asio::ip::tcp::acceptor(*io);
+}
+
+}  // namespace portprobe::detail

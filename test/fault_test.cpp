@@ -1,0 +1,137 @@
+#include <portprobe/portprobe.hpp>
+
+// test/fault_test.cpp: the library under faults. What needs a fresh process
+// (the process's first call at EMFILE, fork, exit) runs in test/fault_worker,
+// one process per case; the io_context lifetimes run here.
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+
+#include "support.hpp"
+#include "cli_support.hpp"
+
+namespace {
+
+namespace pp = portprobe;
+using namespace std::chrono_literals;
+
+std::string fault_worker() {
+  const char* path = std::getenv("PORTPROBE_FAULT_WORKER");
+  REQUIRE_MESSAGE(path != nullptr, "PORTPROBE_FAULT_WORKER is not set: run this test through meson test");
+  return path;
+}
+
+/// Runs `fault_worker MODE`; it must exit 0, print at least `checks` "ok:"
+/// lines and no "FAIL:" line.
+void require_worker(const std::string& mode, int checks) {
+  // A lease table of its own: its leases (and its children's) are not this
+  // process's, whose tests count theirs.
+  const std::filesystem::path dir = std::filesystem::path(std::getenv("PORTPROBE_LOCK_DIR")) /
+                                    ("fault-" + mode);
+  std::filesystem::create_directories(dir);
+  const test::cli_result r = test::run_program(fault_worker(), {mode}, std::chrono::seconds(120),
+                                               test::stderr_to::pipe,
+                                               {"PORTPROBE_LOCK_DIR=" + dir.string()});
+  std::filesystem::remove_all(dir);
+  INFO(r.describe());
+  int ok = 0;
+  for (std::size_t at = r.out.find("ok: "); at != std::string::npos; at = r.out.find("ok: ", at + 1)) {
+    if (at == 0 || r.out[at - 1] == '\n') ++ok;
+  }
+  CHECK(r.exited);
+  CHECK(r.status == 0);
+  CHECK(r.out.find("FAIL") == std::string::npos);
+  CHECK(ok >= checks);
+}
+
+}  // namespace
+
+TEST_SUITE("faults") {
+
+TEST_CASE("EMFILE at the process's first call: every operation completes with an error, none throws") {
+  // 1 (descriptors used up) + 7 x 2 (returns, not called inside) + 7 x 2
+  // (called once, with an error) + 2 (works again once descriptors are back).
+  require_worker("emfile", 31);
+}
+
+TEST_CASE("fork: a child that never calls portprobe exits cleanly") { require_worker("fork-idle", 2); }
+
+TEST_CASE("fork: a child calls once, then exits cleanly") { require_worker("fork-call", 2); }
+
+TEST_CASE("fork: the child's concurrent calls on three threads all complete") {
+  require_worker("fork-threads", 3);
+}
+
+TEST_CASE("fork while two threads are inside async_get_port: each of 10 children calls and exits") {
+  require_worker("fork-busy", 12);
+}
+
+TEST_CASE("process exit with operations pending on a static io_context") {
+  require_worker("exit-pending", 2);
+}
+
+TEST_CASE("an io_context destroyed with operations pending, after stop() or when run_for runs out") {
+  test::black_hole hole;  // a check of it waits its whole timeout
+  asio::io_context server_io;
+  auto server = test::listen_on(server_io, "127.0.0.1");
+  const std::uint16_t open_port = server.local_endpoint().port();
+  {  // the process's registry (its thread, its timer) exists before the count
+    asio::io_context warm;
+    std::uint16_t warm_port = 0;
+    pp::async_get_port(warm, [&](std::error_code, std::uint16_t p) { warm_port = p; });
+    warm.run_for(20s);
+    if (warm_port != 0) pp::release_port(warm_port);
+  }
+  const std::size_t before = test::count_fds();
+  std::vector<std::uint16_t> taken;
+  for (int round = 0; round < 2; ++round) {
+    int called = 0;
+    {
+      asio::io_context io;
+      pp::check_options slow;
+      slow.timeout = 30s;
+      pp::async_check_status(io, hole.port, slow, [&](std::error_code, pp::port_status) { ++called; });
+      pp::async_scan(io, pp::port_list{hole.port, open_port}, slow,
+                     [&](std::error_code, std::vector<pp::port_report>) { ++called; });
+      pp::async_find_port_in_use(io, pp::port_list{hole.port}, slow,
+                                 [&](std::error_code, std::optional<std::uint16_t>) { ++called; });
+      pp::wait_options w;
+      w.timeout = 60s;
+      w.interval = 10ms;
+      pp::async_wait_for_status(io, open_port, pp::port_status::closed, w,
+                                [&](std::error_code) { ++called; });
+      pp::get_port_options hold;
+      hold.hold = 30s;
+      pp::async_get_port(io, hold, [&](std::error_code, std::uint16_t p) {
+        ++called;
+        taken.push_back(p);
+      });
+      pp::async_listen(io, hold, [&](std::error_code, asio::ip::tcp::acceptor a) {
+        ++called;
+        if (a.is_open()) taken.push_back(a.local_endpoint().port());
+      });
+      if (round == 0) {
+        io.run_for(50ms);  // runs out: the get-port ones may be done, the rest pending
+      } else {
+        io.poll();
+        io.stop();  // stopped with everything still pending
+      }
+    }  // destroyed here: pending handlers are destroyed, never called
+    CHECK(called <= 2);  // at most the get-port ones, which complete at once
+  }
+  // The locks of those that completed end here; those destroyed before
+  // completing gave theirs back (no lease is left for the other tests).
+  for (const std::uint16_t p : taken) pp::release_port(p);
+  std::error_code ec;
+  const std::vector<pp::port_lease> left = pp::active_leases(ec);
+  for (const pp::port_lease& l : left) MESSAGE("lease left: port " << l.port);
+  CHECK(left.empty());
+  // Nothing of the destroyed operations is left open (ASan: nothing freed is touched).
+  CHECK(test::count_fds() == before);
+}
+
+}  // TEST_SUITE
