@@ -66,6 +66,14 @@ const lock_clock& system_lock_clock() {
 
 // ---------------------------------------------------------------- registry_host
 
+namespace {
+thread_local bool registry_thread = false;
+}  // namespace
+
+bool on_registry_thread() noexcept { return registry_thread; }
+
+asio::execution_context::id registry_link::id;
+
 registry_host::~registry_host() {
   if (thread_.joinable()) {
     work_.reset();
@@ -87,6 +95,7 @@ bool registry_host::ensure_thread() noexcept {
     ::pthread_sigmask(SIG_SETMASK, &all, &old);
     try {
       thread_ = std::thread([this] {
+        registry_thread = true;
         for (;;) {
           try {
             io_.run();

@@ -25,11 +25,51 @@
 #include <utility>
 
 #include <asio/execution.hpp>
+#include <asio/execution_context.hpp>
 #include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/strand.hpp>
 
 namespace portprobe::detail {
+
+/// Whether this thread is the registry's own (registry_host's thread).
+bool on_registry_thread() noexcept;
+
+/// A caller's execution context, as the registry's thread sees it: a service
+/// of that context, made on the caller's thread when an operation starts.
+/// The registry's thread posts a step to the context only through it, under
+/// its mutex; the context's destruction shuts it down (under the same mutex)
+/// before it destroys anything. So the destruction waits for a post under
+/// way, and no post begins after it: a run() that returns, its context
+/// destroyed at once, never races a post that is still waking its thread.
+class registry_link final : public asio::execution_context::service {
+ public:
+  static asio::execution_context::id id;
+  explicit registry_link(asio::execution_context& context) : service(context) {}
+
+  /// The link of `context`, made if need be (on the caller's thread).
+  static registry_link& of(asio::execution_context& context) {
+    return asio::use_service<registry_link>(context);
+  }
+
+  /// Runs `post` (which posts to this link's context) unless the context is
+  /// being destroyed; false then (`post` is not run).
+  template <typename Post>
+  bool post_unless_shut_down(Post&& post) {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    if (shut_down_) return false;
+    std::forward<Post>(post)();
+    return true;
+  }
+
+ private:
+  void shutdown() override {
+    const std::lock_guard<std::mutex> lock(mutex_);
+    shut_down_ = true;
+  }
+  std::mutex mutex_;
+  bool shut_down_ = false;
+};
 
 /// The registry's execution context: an io_context and, once needed, the one
 /// thread that runs it. Created with its registry (a forked child gets new ones).

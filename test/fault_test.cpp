@@ -63,11 +63,18 @@ TEST_CASE("fork: a child that never calls portprobe exits cleanly") { require_wo
 TEST_CASE("fork: a child calls once, then exits cleanly") { require_worker("fork-call", 2); }
 
 TEST_CASE("fork: the child's concurrent calls on three threads all complete") {
+#if defined(__SANITIZE_THREAD__)
+  // ThreadSanitizer cannot follow threads started in the child of a
+  // multi-threaded process ("dup thread with used id"): the gcc, clang and
+  // ASan runs cover this case.
+  MESSAGE("skipped under ThreadSanitizer: it cannot follow threads started after a multi-threaded fork");
+  return;
+#endif
   require_worker("fork-threads", 3);
 }
 
 TEST_CASE("fork while two threads are inside async_get_port: each of 10 children calls and exits") {
-  require_worker("fork-busy", 12);
+  require_worker("fork-busy", 13);
 }
 
 TEST_CASE("process exit with operations pending on a static io_context") {

@@ -319,7 +319,9 @@ int fork_mode(const std::string& mode) {
         }
       });
     }
-    while (calls < 20) std::this_thread::yield();  // bounded by the threads' own loops
+    const auto give_up = std::chrono::steady_clock::now() + 30s;
+    while (calls < 20 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
+    check(calls >= 20, "the parent's threads are calling before the forks");
     for (int i = 0; i < 10; ++i) {
       in_child("fork-busy #" + std::to_string(i + 1), [] {
         asio::io_context io;
