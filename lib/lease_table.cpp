@@ -224,13 +224,16 @@ std::unique_ptr<lease_table_file> lease_table_file::open(const lease_table_locat
     why = errno_text(where.path());
     return nullptr;
   }
-  if (h.magic != table_magic || h.version != table_version ||
-      h.slot_count != lease_slots::count) {
-    why = where.path() + ": not a portprobe lease table of this version";
-  } else if (!read_boot_id(boot_id) || std::memcmp(boot_id, h.boot_id, boot_id_size) != 0) {
-    why = where.path() + ": made before the last boot (remove it)";
+  if (!read_boot_id(boot_id)) {
+    why = where.path() + ": cannot read this boot's id";
+    return nullptr;
   }
-  if (!why.empty()) return nullptr;
+  const std::string problem =
+      lease_table_header_problem(&h, sizeof h, std::string_view(boot_id, boot_id_size));
+  if (!problem.empty()) {
+    why = where.path() + ": " + problem;
+    return nullptr;
+  }
   // Every block allocated, so that no page of the mapping can raise SIGBUS on
   // a full filesystem: our own files are (fallocate is then a no-op, writing
   // nothing); where fallocate is not supported, the blocks are counted instead.
@@ -251,6 +254,20 @@ std::unique_ptr<lease_table_file> lease_table_file::open(const lease_table_locat
   }
   auto* words = reinterpret_cast<std::uint64_t*>(static_cast<char*>(base) + header_size);
   return std::unique_ptr<lease_table_file>(new lease_table_file(base, words, where.path()));
+}
+
+std::string lease_table_header_problem(const void* page, std::size_t size,
+                                      std::string_view boot_id) {
+  header h{};
+  if (size < sizeof h) return "a header of " + std::to_string(size) + " bytes, not " + std::to_string(sizeof h);
+  std::memcpy(&h, page, sizeof h);
+  if (h.magic != table_magic || h.version != table_version || h.slot_count != lease_slots::count) {
+    return "not a portprobe lease table of this version";
+  }
+  if (boot_id.size() != boot_id_size || std::memcmp(boot_id.data(), h.boot_id, boot_id_size) != 0) {
+    return "made before the last boot (remove it)";
+  }
+  return {};
 }
 
 lease_table_file::~lease_table_file() { ::munmap(base_, file_size); }

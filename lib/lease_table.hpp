@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace portprobe::detail {
@@ -110,6 +111,12 @@ class lease_table_file {
   std::uint64_t* words_;
   std::string path_;
 };
+
+/// Why the start of a table file (`size` bytes at `page`: its header) is not a
+/// table this process may use: another magic, version or slot count, or a boot
+/// id other than `boot_id` (this boot's, 36 characters). Empty when it is one.
+/// Reads nothing else; any bytes are safe (the fuzz target feeds it).
+std::string lease_table_header_problem(const void* page, std::size_t size, std::string_view boot_id);
 
 /// Milliseconds of CLOCK_BOOTTIME (goes on across suspend, system-wide).
 std::uint64_t boot_time_ms() noexcept;

@@ -71,6 +71,28 @@ class command {
   CLI::App* sub_ = nullptr;
 };
 
+/// The tool's command line (tool.cpp): every command on one CLI11 app.
+class tool {
+ public:
+  tool();
+  ~tool();
+  tool(const tool&) = delete;
+  tool& operator=(const tool&) = delete;
+
+  /// Parses `args` (argv after the program's name). -1 when a command was
+  /// chosen (run() runs it), else the exit status: 0 for --help and
+  /// --version, exit_usage for bad usage. Messages (and the help) are printed
+  /// only when `speak`.
+  int parse(std::vector<std::string> args, bool speak = true);
+  /// Runs the command parse() chose: its exit status (its errors printed).
+  int run();
+
+ private:
+  std::unique_ptr<CLI::App> app_;
+  std::vector<std::unique_ptr<command>> commands_;
+  command* chosen_ = nullptr;
+};
+
 std::unique_ptr<command> make_get_command();
 std::unique_ptr<command> make_check_command();
 std::unique_ptr<command> make_find_command();
