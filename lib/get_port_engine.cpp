@@ -88,9 +88,9 @@ struct get_port_engine::impl {
       asio::post(ex, std::forward<F>(f));
     }
   }
-  /// The caller's context's link, made on the caller's thread at the start:
-  /// a step posted from the registry's thread goes through it.
-  registry_link* link = nullptr;
+  /// The caller's context's link (made on the caller's thread at the start):
+  /// every registry visit posts its next step through it.
+  std::shared_ptr<registry_link::state> link;
   std::atomic<bool> cancel_requested{false};  // set from the operation's cancellation slot
 
   struct outcome {
@@ -475,14 +475,20 @@ void get_port_engine::drive(std::shared_ptr<get_port_engine> self, one_shot done
   if (s.cancel_requested.load(std::memory_order_acquire)) self->cancel();
   if (self->advance() == need::registry) {
     const registry_strand& strand = s.reg->strand();
-    asio::dispatch(strand, [self = std::move(self), done = std::move(done)]() mutable {
+    // The visit may run here (the strand idle), on the registry's thread, or
+    // on another caller's: its next step is posted through the context's
+    // link, which the context's destruction waits for.
+    std::shared_ptr<registry_link::state> link = s.link;
+    registry_link::enter(*link);
+    asio::dispatch(strand, [self = std::move(self), done = std::move(done),
+                            link = std::move(link)]() mutable {
       self->on_registry();
-      if (!on_registry_thread()) return post_drive(std::move(self), std::move(done));
-      // On the registry's thread (the strand was busy): posted through the
-      // context's link, which the context's destruction waits for; the step is
-      // dropped (so the operation is destroyed) once that has begun.
-      registry_link* const link = self->impl_->link;
-      link->post_unless_shut_down([&] { post_drive(std::move(self), std::move(done)); });
+      registry_link::leave(
+          *link, [&] { post_drive(std::move(self), std::move(done)); },
+          [&] {  // the context is being destroyed: so is the operation, here
+            done = one_shot();
+            self.reset();
+          });
     });
     return;
   }
@@ -513,7 +519,7 @@ void start_get_port_engine(const asio::any_io_executor& ex,
                            std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
                            one_shot done) {
   engine->impl_->ex = ex;
-  engine->impl_->link = &registry_link::of(asio::query(ex, asio::execution::context));
+  engine->impl_->link = registry_link::of(asio::query(ex, asio::execution::context));
   get_port_engine::start(std::move(engine), slot, std::move(done));
 }
 
@@ -521,7 +527,7 @@ void start_get_port_engine(const asio::io_context::executor_type& ex,
                            std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
                            one_shot done) {
   engine->impl_->context = &asio::query(ex, asio::execution::context);
-  engine->impl_->link = &registry_link::of(*engine->impl_->context);
+  engine->impl_->link = registry_link::of(*engine->impl_->context);
   get_port_engine::start(std::move(engine), slot, std::move(done));
 }
 

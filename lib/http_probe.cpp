@@ -5,6 +5,8 @@
 // exchange and the timer have settled and the socket is closed.
 #include "http_probe.hpp"
 
+#include <portprobe/detail/io_ready.hpp>
+
 #include <cctype>
 #include <utility>
 
@@ -167,6 +169,13 @@ class http_probe : public std::enable_shared_from_this<http_probe> {
 void start_http_probe(const asio::any_io_executor& ex, http_request request,
                       std::chrono::milliseconds timeout, std::shared_ptr<http_result> result,
                       asio::cancellation_slot slot, one_shot done) {
+  // No socket or timer can be made on a context without its reactor (EMFILE):
+  // the result says why, after this call returns.
+  if (const std::error_code no_io = io_ready(ex)) {
+    result->ec = no_io;
+    asio::post(ex, [done = std::move(done)]() mutable { done(); });
+    return;
+  }
   std::make_shared<http_probe>(ex, std::move(request), timeout, std::move(result), std::move(done))
       ->start(slot);
 }

@@ -1,6 +1,7 @@
 #include "registry.hpp"
 
 #include <algorithm>
+#include <cerrno>
 
 #include <deque>
 #include <future>
@@ -38,6 +39,11 @@ void on_fork_child() noexcept { fork_generation.fetch_add(1, std::memory_order_a
 
 std::atomic<registry*> current_registry{nullptr};
 
+/// A failure to open the lease table that passes: out of descriptors or memory.
+bool passing_failure(int error) noexcept {
+  return error == EMFILE || error == ENFILE || error == ENOMEM || error == EAGAIN;
+}
+
 std::uint64_t ceil_ms(lock_table::duration d) {
   return static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(d).count());
 }
@@ -45,14 +51,20 @@ std::uint64_t ceil_ms(lock_table::duration d) {
 registry* make_process_registry() {
   std::string why;
   std::unique_ptr<lease_table_file> table;
+  std::optional<lease_table_location> retry;
   const char* mode = std::getenv("PORTPROBE_LOCKS");
   if (mode != nullptr && std::string_view(mode) == "process") {
     why = "PORTPROBE_LOCKS=process";
   } else {
     const lease_table_location where = default_lease_table_location(why);
-    if (why.empty()) table = lease_table_file::open(where, why);
+    if (why.empty()) {
+      errno = 0;
+      table = lease_table_file::open(where, why);
+      if (!table && passing_failure(errno)) retry = where;  // EMFILE at the first call, say
+    }
   }
   auto* r = new registry(system_lock_clock(), std::move(table), std::move(why), ::getpid(), true);
+  if (retry) r->retry_table(std::move(*retry));
   r->prepare();
   return r;
 }
@@ -66,13 +78,24 @@ const lock_clock& system_lock_clock() {
 
 // ---------------------------------------------------------------- registry_host
 
-namespace {
-thread_local bool registry_thread = false;
-}  // namespace
-
-bool on_registry_thread() noexcept { return registry_thread; }
-
 asio::execution_context::id registry_link::id;
+
+void registry_link::renew(state& s) noexcept {
+  const unsigned now = fork_generation.load(std::memory_order_acquire);
+  if (s.generation != now) {
+    s.generation = now;
+    s.in_flight = 0;
+  }
+}
+
+void registry_link::shutdown() {
+  std::unique_lock<std::mutex> lock(state_->mutex);
+  renew(*state_);
+  state_->shut_down = true;
+  // A visit is O(1): the registry's thread ends one in microseconds. Bounded
+  // all the same, should that thread be gone (no hang at exit).
+  state_->idle.wait_for(lock, std::chrono::seconds(5), [this] { return state_->in_flight == 0; });
+}
 
 registry_host::~registry_host() {
   if (thread_.joinable()) {
@@ -95,7 +118,6 @@ bool registry_host::ensure_thread() noexcept {
     ::pthread_sigmask(SIG_SETMASK, &all, &old);
     try {
       thread_ = std::thread([this] {
-        registry_thread = true;
         for (;;) {
           try {
             io_.run();
@@ -168,7 +190,24 @@ registry::registry(const lock_clock& clock, std::unique_ptr<lease_table_file> ta
       table_(std::move(table)),
       why_(std::move(why)),
       pid_(pid),
-      timers_(timers) {}
+      timers_(timers) {
+  shared_.store(table_.get(), std::memory_order_release);
+}
+
+void registry::open_table_if_due(clock::time_point now) {
+  if (!retry_where_ || table() != nullptr || now < next_table_try_) return;
+  next_table_try_ = now + std::chrono::milliseconds(100);
+  std::string why;
+  errno = 0;
+  std::unique_ptr<lease_table_file> opened = lease_table_file::open(*retry_where_, why);
+  if (opened) {
+    table_ = std::move(opened);
+    shared_.store(table_.get(), std::memory_order_release);
+    retry_where_.reset();
+  } else if (!passing_failure(errno)) {
+    retry_where_.reset();  // refused for good (another owner, a bad file...): in-process locks
+  }
+}
 
 void registry::prepare() noexcept {
   // Not yet shared with any other thread: its strand is not needed here.
@@ -182,20 +221,21 @@ void registry::prepare() noexcept {
 std::optional<std::uint64_t> registry::claim(std::uint16_t port, duration hold, bool reserve,
                                              claim_kind kind) {
   const auto now = clock_.steady_now();
+  open_table_if_due(now);
   if (locks_.is_locked(port, now)) return std::nullopt;
   if (!reserve && hold <= duration::zero()) {
     // No lock wanted: the port must only not be held by another process.
-    if (table_ && lease_word::held(table_->slots().load(port), clock_.boot_ms())) {
+    if (table() && lease_word::held(table()->slots().load(port), clock_.boot_ms())) {
       return std::nullopt;
     }
     return 0;
   }
   const bool pending = kind == claim_kind::pending;
   std::uint64_t lease = 0;
-  if (table_) {
+  if (table()) {
     std::uint64_t ms = reserve ? reserve_lease_ms : ceil_ms(hold);
     if (pending) ms = std::max(ms, pending_lease_ms);
-    const auto word = table_->slots().claim(port, clock_.boot_ms(), ms,
+    const auto word = table()->slots().claim(port, clock_.boot_ms(), ms,
                                             lease_word::make_tag(pid_, reserve));
     if (!word) return std::nullopt;
     lease = *word;
@@ -208,7 +248,7 @@ std::optional<std::uint64_t> registry::claim(std::uint16_t port, duration hold, 
       locks_.try_lock(port, now, hold, reserve, ticket, lease);
     }
   } catch (...) {  // out of memory: the shared lease must not outlive the failed claim
-    if (lease != 0) table_->slots().release(port, lease);
+    if (lease != 0) table()->slots().release(port, lease);
     throw;
   }
   if (!pending) arm_for(now, hold, reserve);
@@ -221,11 +261,11 @@ bool registry::confirm(std::uint16_t port, std::uint64_t ticket, duration hold, 
   if (e == nullptr || e->id != ticket || !e->pending) return false;
   const auto now = clock_.steady_now();
   std::uint64_t lease = e->lease;
-  if (table_ && lease != 0) {
+  if (table() && lease != 0) {
     const std::uint64_t renewed = lease_word::make(
         lease_word::deadline(clock_.boot_ms(), reserve ? reserve_lease_ms : ceil_ms(hold)),
         lease_word::tag(lease));
-    if (!table_->slots().renew(port, lease, renewed)) {
+    if (!table()->slots().renew(port, lease, renewed)) {
       (void)locks_.take_if(port, ticket);  // lapsed and taken: not ours any more
       return false;
     }
@@ -238,7 +278,7 @@ bool registry::confirm(std::uint16_t port, std::uint64_t ticket, duration hold, 
 
 void registry::arm_for(clock::time_point now, duration hold, bool reserve) {
   if (reserve) {
-    if (table_) {
+    if (table()) {
       if (!next_renewal_) next_renewal_ = now + renew_interval;
       arm(*next_renewal_);
     }
@@ -248,7 +288,7 @@ void registry::arm_for(clock::time_point now, duration hold, bool reserve) {
 }
 
 void registry::forget(const lock_table::entry& e, std::uint16_t port) {
-  if (e.lease != 0 && table_) table_->slots().release(port, e.lease);
+  if (e.lease != 0 && table()) table()->slots().release(port, e.lease);
 }
 
 void registry::release(std::uint16_t port, std::uint64_t ticket) {
@@ -278,10 +318,10 @@ void registry::tick() {
     std::vector<std::uint16_t> lost;
     bool renewing = false;
     locks_.for_each_reserved([&](std::uint16_t port, lock_table::entry& e) {
-      if (e.lease == 0 || !table_) return;
+      if (e.lease == 0 || !table()) return;
       const std::uint64_t renewed = lease_word::make(
           lease_word::deadline(boot, reserve_lease_ms), lease_word::tag(e.lease));
-      if (table_->slots().renew(port, e.lease, renewed)) {
+      if (table()->slots().renew(port, e.lease, renewed)) {
         e.lease = renewed;
         renewing = true;
       } else {

@@ -9,6 +9,7 @@
 // probes it and, when it is busy, releases the claim.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -65,9 +66,14 @@ class registry {
   void prepare() noexcept;
 
   const registry_strand& strand() const noexcept { return strand_; }
-  lock_scope scope() const noexcept { return table_ ? lock_scope::user : lock_scope::process; }
-  const std::string& scope_reason() const noexcept { return why_; }
-  const lease_table_file* table() const noexcept { return table_.get(); }
+  lock_scope scope() const noexcept { return table() ? lock_scope::user : lock_scope::process; }
+  std::string scope_reason() const { return table() ? std::string() : why_; }
+  /// The shared table, or none (in-process locks). Any thread.
+  const lease_table_file* table() const noexcept { return shared_.load(std::memory_order_acquire); }
+  /// The table at `where` could not be opened for a reason that passes (out of
+  /// descriptors or memory): claims try again, at most every 100 ms, until it
+  /// opens or fails for good. Before the registry is shared.
+  void retry_table(lease_table_location where) { retry_where_ = std::move(where); }
   int pid() const noexcept { return pid_; }
   /// The fork generation this registry belongs to; current_generation() is the
   /// process's now (it changes in a forked child, whose registry is a new one).
@@ -126,7 +132,13 @@ class registry {
   const lock_clock& clock_;
   registry_host host_;
   registry_strand strand_;
-  std::unique_ptr<lease_table_file> table_;
+  /// On the strand: opens the table now if a retry is due (retry_table()).
+  void open_table_if_due(clock::time_point now);
+
+  std::unique_ptr<lease_table_file> table_;   // the owner (set once, on the strand after a retry)
+  std::atomic<const lease_table_file*> shared_{nullptr};  // what table() reads
+  std::optional<lease_table_location> retry_where_;
+  clock::time_point next_table_try_{};
   std::string why_;
   int pid_;
   bool timers_;

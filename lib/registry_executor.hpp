@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -32,43 +33,66 @@
 
 namespace portprobe::detail {
 
-/// Whether this thread is the registry's own (registry_host's thread).
-bool on_registry_thread() noexcept;
-
-/// A caller's execution context, as the registry's thread sees it: a service
-/// of that context, made on the caller's thread when an operation starts.
-/// The registry's thread posts a step to the context only through it, under
-/// its mutex; the context's destruction shuts it down (under the same mutex)
-/// before it destroys anything. So the destruction waits for a post under
-/// way, and no post begins after it: a run() that returns, its context
-/// destroyed at once, never races a post that is still waking its thread.
+/// A caller's execution context, as the registry's strand sees it: a service
+/// of that context, made on the caller's thread when an operation starts, and
+/// its state, shared with every get-port search on that context. A search
+/// counts itself in before it enters the registry's strand; the visit posts
+/// the next step to the context under the state's mutex, and counts itself
+/// out. The context's destruction shuts the service down first: it marks the
+/// state, then waits (under the same mutex, a few seconds at most) until no
+/// visit is in flight. So no post begins once destruction has begun, a post
+/// under way (still waking a thread of the context) ends before it goes on,
+/// and a step dropped because destruction has begun is destroyed, with the
+/// operation it carries, while the context's scheduler still exists.
 class registry_link final : public asio::execution_context::service {
  public:
-  static asio::execution_context::id id;
-  explicit registry_link(asio::execution_context& context) : service(context) {}
+  struct state {
+    std::mutex mutex;
+    std::condition_variable idle;
+    bool shut_down = false;
+    long in_flight = 0;
+    unsigned generation = 0;  // the fork generation in_flight counts in
+  };
 
-  /// The link of `context`, made if need be (on the caller's thread).
-  static registry_link& of(asio::execution_context& context) {
-    return asio::use_service<registry_link>(context);
+  static asio::execution_context::id id;
+  explicit registry_link(asio::execution_context& context)
+      : service(context), state_(std::make_shared<state>()) {}
+
+  /// The shared state of `context`'s link, made if need be (on the caller's thread).
+  static std::shared_ptr<state> of(asio::execution_context& context) {
+    return asio::use_service<registry_link>(context).state_;
   }
 
-  /// Runs `post` (which posts to this link's context) unless the context is
-  /// being destroyed; false then (`post` is not run).
-  template <typename Post>
-  bool post_unless_shut_down(Post&& post) {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    if (shut_down_) return false;
-    std::forward<Post>(post)();
-    return true;
+  /// Before a visit to the registry's strand.
+  static void enter(state& s) {
+    const std::lock_guard<std::mutex> lock(s.mutex);
+    renew(s);
+    ++s.in_flight;
+  }
+
+  /// At the end of that visit: runs `post` (which posts the next step to the
+  /// context) unless the context is being destroyed, else `drop` (which
+  /// destroys the step), both under the mutex; then counts the visit out.
+  template <typename Post, typename Drop>
+  static void leave(state& s, Post&& post, Drop&& drop) {
+    const std::lock_guard<std::mutex> lock(s.mutex);
+    renew(s);
+    if (s.shut_down) {
+      std::forward<Drop>(drop)();
+    } else {
+      std::forward<Post>(post)();
+    }
+    if (s.in_flight > 0 && --s.in_flight == 0) s.idle.notify_all();
   }
 
  private:
-  void shutdown() override {
-    const std::lock_guard<std::mutex> lock(mutex_);
-    shut_down_ = true;
-  }
-  std::mutex mutex_;
-  bool shut_down_ = false;
+  /// In a forked child, visits counted in the parent (on a registry thread
+  /// the child lacks) are not waited for.
+  static void renew(state& s) noexcept;
+
+  void shutdown() override;
+
+  std::shared_ptr<state> state_;
 };
 
 /// The registry's execution context: an io_context and, once needed, the one

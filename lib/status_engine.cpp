@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -132,6 +133,9 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
     } catch (const std::system_error& e) {  // the resolver's thread cannot be started
       resolver_.reset();
       return fail(e.code());
+    } catch (const std::bad_alloc&) {
+      resolver_.reset();
+      return fail(std::make_error_code(std::errc::not_enough_memory));
     }
   }
 

@@ -33,7 +33,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::vector<unsigned char> header(page, 0);
   std::memcpy(header.data(), data, head);
   const std::string problem = detail::lease_table_header_problem(header.data(), head, boot_id);
-  (void)problem;
+  // Told apart here from the bytes: "pplease1", version 1, 65,536 slots, this boot's id.
+  std::uint32_t version = 0, slot_count = 0;
+  std::memcpy(&version, header.data() + 8, 4);
+  std::memcpy(&slot_count, header.data() + 12, 4);
+  const bool valid = head >= 56 /* sizeof the header struct */ && std::memcmp(header.data(), "pplease1", 8) == 0 &&
+                     version == 1 && slot_count == detail::lease_slots::count &&
+                     std::memcmp(header.data() + 16, boot_id.data(), boot_id.size()) == 0;
+  if (problem.empty() != valid) std::abort();
 
   std::vector<std::uint64_t> words(detail::lease_slots::count, 0);
   detail::lease_slots slots(words.data());
