@@ -12,8 +12,8 @@
 // do not listen (closed), a listener with a full accept queue (filtered).
 //
 // Counts and checks: every handler called exactly once; no port handed out
-// twice while its lock holds (a port whose second completion came before the
-// first operation's start + hold); no descriptor left once the contexts are
+// twice while its lock holds (two operations whose sure windows of holding
+// the port, from completion to start + hold, overlap); no descriptor left once the contexts are
 // gone; no lease left once the holds are over; RSS growth between a quarter of
 // the run and its end. Prints one line of JSON, then "stress: ok" or the
 // failures; exit 0 when every check held, 1 otherwise, 2 for bad usage.
@@ -149,24 +149,39 @@ struct shared_state {
   std::atomic<long> errors{0};   // other errors
   std::array<std::atomic<long>, kinds> per_kind{};
   std::mutex ports_mutex;
-  struct handed {
-    clock_type::time_point start;
-    clock_type::duration hold;
+  // Per port, the windows in which an operation surely held its lock: from
+  // its completion (its lock was confirmed before) to its start + hold (its
+  // lock lasts at least that long from the confirmation). Two operations
+  // whose sure windows overlap held the port at the same time.
+  struct window {
+    clock_type::time_point from, to;
+    int kind;
   };
-  std::map<std::uint16_t, handed> ports;  // the last time each port was handed out
+  std::map<std::uint16_t, std::vector<window>> ports;
   std::atomic<long> duplicates{0};
   std::atomic<long> ports_handed{0};
   explicit shared_state(long n) : calls(static_cast<std::size_t>(n)) {}
 
-  void handed_out(std::uint16_t port, clock_type::time_point start, clock_type::duration hold) {
+  void handed_out(std::uint16_t port, clock_type::time_point start, clock_type::duration hold,
+                  int kind) {
     const auto now = clock_type::now();
-    const std::lock_guard<std::mutex> lock(ports_mutex);
     ++ports_handed;
-    auto it = ports.find(port);
-    // The earlier lock held at least until its operation's start + hold: a
-    // completion before that is a second holder.
-    if (it != ports.end() && now < it->second.start + it->second.hold) ++duplicates;
-    ports[port] = {start, hold};
+    const window w{now, start + hold, kind};
+    if (w.from >= w.to) return;  // its handler ran after its hold may have ended: nothing sure
+    const std::lock_guard<std::mutex> lock(ports_mutex);
+    std::vector<window>& seen = ports[port];
+    for (const window& o : seen) {
+      if (o.from < w.to && w.from < o.to) {
+        ++duplicates;
+        const auto ms = [&](clock_type::time_point t) {
+          return std::chrono::duration<double, std::milli>(t - o.from).count();
+        };
+        std::fprintf(stderr, "stress: port %u held twice: %s surely from 0 to %.3f ms, %s from %.3f to %.3f ms\n",
+                     port, kind_names[o.kind], ms(o.to), kind_names[kind], ms(w.from), ms(w.to));
+      }
+    }
+    std::erase_if(seen, [&](const window& o) { return o.to < now; });  // past: nothing to overlap
+    seen.push_back(w);
   }
 };
 
@@ -309,21 +324,21 @@ int main(int argc, char** argv) {
         switch (kind) {
           case op_get_port:
             pp::async_get_port(strand, go, asio::bind_cancellation_slot(slot, [&st, finish, started_at, hold](std::error_code ec, std::uint16_t p) {
-              if (!ec && hold > 0ms) st.handed_out(p, started_at, hold);
+              if (!ec && hold > 0ms) st.handed_out(p, started_at, hold, op_get_port);
               finish(ec);
             }));
             break;
           case op_get_ports:
             pp::async_get_ports(strand, 2, go, asio::bind_cancellation_slot(slot, [&st, finish, started_at, hold](std::error_code ec, std::vector<std::uint16_t> ps) {
               if (!ec && hold > 0ms) {
-                for (auto p : ps) st.handed_out(p, started_at, hold);
+                for (auto p : ps) st.handed_out(p, started_at, hold, op_get_ports);
               }
               finish(ec);
             }));
             break;
           case op_listen:
             pp::async_listen(strand, go, asio::bind_cancellation_slot(slot, [&st, finish, started_at, hold](std::error_code ec, tcp::acceptor a) {
-              if (!ec && hold > 0ms) st.handed_out(a.local_endpoint().port(), started_at, hold);
+              if (!ec && hold > 0ms) st.handed_out(a.local_endpoint().port(), started_at, hold, op_listen);
               finish(ec);
             }));
             break;
