@@ -175,6 +175,7 @@ registry& registry::instance() {
   while (r == nullptr || r->generation_ != generation) {
     registry* fresh = make_process_registry();
     fresh->generation_ = generation;
+    fresh->abandoned_ = r;  // still reachable: nothing of it is freed or touched
     if (current_registry.compare_exchange_strong(r, fresh, std::memory_order_acq_rel)) {
       return *fresh;
     }

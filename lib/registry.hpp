@@ -128,6 +128,7 @@ class registry {
   void forget(const lock_table::entry& e, std::uint16_t port);
 
   unsigned generation_ = 0;  // the fork generation it was made in (instance())
+  const registry* abandoned_ = nullptr;  // in a forked child: the parent's, kept, never used
 
   const lock_clock& clock_;
   registry_host host_;

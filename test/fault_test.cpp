@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -34,15 +35,15 @@ std::string fault_worker() {
 
 /// Runs `fault_worker MODE`; it must exit 0, print at least `checks` "ok:"
 /// lines and no "FAIL:" line.
-void require_worker(const std::string& mode, int checks) {
+void require_worker(const std::string& mode, int checks, std::vector<std::string> env = {}) {
   // A lease table of its own: its leases (and its children's) are not this
   // process's, whose tests count theirs.
   const std::filesystem::path dir = std::filesystem::path(std::getenv("PORTPROBE_LOCK_DIR")) /
                                     ("fault-" + mode);
   std::filesystem::create_directories(dir);
-  const test::cli_result r = test::run_program(fault_worker(), {mode}, std::chrono::seconds(120),
-                                               test::stderr_to::pipe,
-                                               {"PORTPROBE_LOCK_DIR=" + dir.string()});
+  env.push_back("PORTPROBE_LOCK_DIR=" + dir.string());
+  const test::cli_result r =
+      test::run_program(fault_worker(), {mode}, std::chrono::seconds(120), test::stderr_to::pipe, env);
   std::filesystem::remove_all(dir);
   INFO(r.describe());
   int ok = 0;
@@ -81,7 +82,15 @@ TEST_CASE("fork: the child's concurrent calls on three threads all complete") {
 }
 
 TEST_CASE("fork while two threads are inside async_get_port: each of 10 children calls and exits") {
-  require_worker("fork-busy", 13);
+  // No leak check in that process (ASan builds): what the parent's two busy
+  // threads hold at a fork is unreachable in a child, where those threads do
+  // not exist, so LeakSanitizer reports it at the child's exit; and its
+  // stop-the-world at the exit of a child of a multi-threaded process is
+  // itself unreliable. The other cases keep their leak check.
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  require_worker("fork-busy", 13,
+                 {std::string("ASAN_OPTIONS=") + (asan != nullptr ? std::string(asan) + ":" : "") +
+                  "detect_leaks=0"});
 }
 
 TEST_CASE("process exit with operations pending on a static io_context") {

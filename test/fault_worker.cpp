@@ -136,8 +136,8 @@ bool in_child(const std::string& what, const std::function<int()>& body) {
   }
   if (pid == 0) {
 
+    std::setvbuf(stdout, nullptr, _IONBF, 0);  // what it says is seen, even if it is killed
     const int status = body();
-    std::fflush(stdout);
     std::exit(status);
   }
   std::string story;
@@ -273,11 +273,8 @@ int emfile() {
 // ------------------------------------------------------------------ fork
 
 /// A thread of fork-busy's parent: async_get_port in a loop (bounded; stopped
-/// after the forks). What one of these calls holds at a fork is unreachable in
-/// the child, where this thread does not exist: LeakSanitizer would report it
-/// at the child's exit, so the suppression below names this function (and only
-/// it; the same calls run unsuppressed everywhere else in the suites).
-[[gnu::noinline]] void busy_thread_calls(std::atomic<bool>& stop, std::atomic<int>& calls) {
+/// after the forks).
+void busy_thread_calls(std::atomic<bool>& stop, std::atomic<int>& calls) {
   asio::io_context io;
   for (int i = 0; i < 20000 && !stop; ++i) {
     pp::get_port_options o;
@@ -389,9 +386,6 @@ int exit_pending() {
 }
 
 }  // namespace
-
-// LeakSanitizer's built-in suppressions for this program (see busy_thread_calls).
-extern "C" const char* __lsan_default_suppressions() { return "leak:busy_thread_calls\n"; }
 
 int main(int argc, char** argv) {
   if (argc != 2) {
