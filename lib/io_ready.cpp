@@ -12,18 +12,6 @@ namespace portprobe::detail {
 
 namespace {
 
-std::error_code code_of(const std::exception_ptr& e) noexcept {
-  try {
-    std::rethrow_exception(e);
-  } catch (const std::system_error& s) {
-    return s.code();
-  } catch (const std::bad_alloc&) {
-    return std::make_error_code(std::errc::not_enough_memory);
-  } catch (...) {
-    return std::make_error_code(std::errc::resource_unavailable_try_again);
-  }
-}
-
 /// The spare context: an io_context with its reactor and its acceptor service,
 /// never run, never destroyed; only closed acceptors are made on it, for an
 /// async_listen that must complete with an error on a context that cannot
@@ -58,6 +46,18 @@ asio::io_context* spare_context() noexcept {
 
 }  // namespace
 
+std::error_code current_exception_code() noexcept {
+  try {
+    throw;
+  } catch (const std::system_error& s) {
+    return s.code();
+  } catch (const std::bad_alloc&) {
+    return std::make_error_code(std::errc::not_enough_memory);
+  } catch (...) {
+    return std::make_error_code(std::errc::resource_unavailable_try_again);
+  }
+}
+
 std::error_code io_ready(const asio::any_io_executor& ex) noexcept {
   try {
     asio::execution_context& context = asio::query(ex, asio::execution::context);
@@ -65,7 +65,7 @@ std::error_code io_ready(const asio::any_io_executor& ex) noexcept {
     const asio::steady_timer made(ex);  // makes the reactor, or throws why not
     return {};
   } catch (...) {
-    return code_of(std::current_exception());
+    return current_exception_code();
   }
 }
 
@@ -73,7 +73,7 @@ asio::ip::tcp::acceptor make_acceptor(const asio::any_io_executor& ex, std::erro
   try {
     return asio::ip::tcp::acceptor(ex);
   } catch (...) {
-    ec = code_of(std::current_exception());
+    ec = current_exception_code();
   }
   asio::io_context* io = spare_context();
   if (io == nullptr) std::terminate();  // no descriptor to be had since the library was loaded

@@ -44,6 +44,16 @@ bool passing_failure(int error) noexcept {
   return error == EMFILE || error == ENFILE || error == ENOMEM || error == EAGAIN;
 }
 
+/// Opens the table at `where`; `retry_later` when it failed for a reason that
+/// passes (passing_failure), so that a later claim tries again.
+std::unique_ptr<lease_table_file> open_lease_table(const lease_table_location& where,
+                                                   std::string& why, bool& retry_later) {
+  errno = 0;
+  std::unique_ptr<lease_table_file> table = lease_table_file::open(where, why);
+  retry_later = !table && passing_failure(errno);
+  return table;
+}
+
 std::uint64_t ceil_ms(lock_table::duration d) {
   return static_cast<std::uint64_t>(std::chrono::ceil<std::chrono::milliseconds>(d).count());
 }
@@ -58,9 +68,9 @@ registry* make_process_registry() {
   } else {
     const lease_table_location where = default_lease_table_location(why);
     if (why.empty()) {
-      errno = 0;
-      table = lease_table_file::open(where, why);
-      if (!table && passing_failure(errno)) retry = where;  // EMFILE at the first call, say
+      bool retry_later = false;
+      table = open_lease_table(where, why, retry_later);
+      if (retry_later) retry = where;  // EMFILE at the first call, say
     }
   }
   auto* r = new registry(system_lock_clock(), std::move(table), std::move(why), ::getpid(), true);
@@ -199,15 +209,14 @@ void registry::open_table_if_due(clock::time_point now) {
   if (!retry_where_ || table() != nullptr || now < next_table_try_) return;
   next_table_try_ = now + std::chrono::milliseconds(100);
   std::string why;
-  errno = 0;
-  std::unique_ptr<lease_table_file> opened = lease_table_file::open(*retry_where_, why);
+  bool retry_later = false;
+  std::unique_ptr<lease_table_file> opened = open_lease_table(*retry_where_, why, retry_later);
   if (opened) {
     table_ = std::move(opened);
     shared_.store(table_.get(), std::memory_order_release);
-    retry_where_.reset();
-  } else if (!passing_failure(errno)) {
-    retry_where_.reset();  // refused for good (another owner, a bad file...): in-process locks
   }
+  // Opened, or refused for good (another owner, a bad file...: in-process locks).
+  if (!retry_later) retry_where_.reset();
 }
 
 void registry::prepare() noexcept {

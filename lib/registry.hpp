@@ -126,6 +126,8 @@ class registry {
   void arm(clock::time_point deadline);
   void arm_for(clock::time_point now, duration hold, bool reserve);
   void forget(const lock_table::entry& e, std::uint16_t port);
+  /// Opens the table now if a retry is due (retry_table()).
+  void open_table_if_due(clock::time_point now);
 
   unsigned generation_ = 0;  // the fork generation it was made in (instance())
   const registry* abandoned_ = nullptr;  // in a forked child: the parent's, kept, never used
@@ -133,9 +135,6 @@ class registry {
   const lock_clock& clock_;
   registry_host host_;
   registry_strand strand_;
-  /// On the strand: opens the table now if a retry is due (retry_table()).
-  void open_table_if_due(clock::time_point now);
-
   std::unique_ptr<lease_table_file> table_;   // the owner (set once, on the strand after a retry)
   std::atomic<const lease_table_file*> shared_{nullptr};  // what table() reads
   std::optional<lease_table_location> retry_where_;

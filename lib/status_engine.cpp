@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <new>
 #include <optional>
 #include <string>
 #include <system_error>
@@ -130,12 +129,9 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
             self->resolved(e, results);
           });
       ++live_;
-    } catch (const std::system_error& e) {  // the resolver's thread cannot be started
+    } catch (...) {  // the resolver's thread cannot be started, no memory
       resolver_.reset();
-      return fail(e.code());
-    } catch (const std::bad_alloc&) {
-      resolver_.reset();
-      return fail(std::make_error_code(std::errc::not_enough_memory));
+      return fail(current_exception_code());
     }
   }
 

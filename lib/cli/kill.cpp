@@ -167,10 +167,11 @@ struct kill_command final : command {
     std::string free_json, held_json;
     for (const std::uint16_t port : list) {
       // A port whose holder we could not signal is not waited for (it is said above).
-      const bool is_free = stuck.count(port) == 0 && wait_free(port, deadline);
+      const bool unsignalled = stuck.count(port) != 0;
+      const bool is_free = !unsignalled && wait_free(port, deadline);
       std::string& into = is_free ? free_json : held_json;
       into += (into.empty() ? "" : ",") + std::to_string(port);
-      if (!is_free && stuck.count(port) == 0) {
+      if (!is_free && !unsignalled) {
         std::cerr << "portprobe kill: port " << port << " is still held after " << limit.count()
                   << " ms";
         if (sig != SIGKILL) std::cerr << " (try --signal KILL)";
