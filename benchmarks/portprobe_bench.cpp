@@ -24,7 +24,7 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-[[noreturn]] void fail(const char* item, const std::error_code& ec) {
+[[noreturn]] void fail(const char* item, const pp::error_code& ec) {
   std::fprintf(stderr, "portprobe_bench %s: %s\n", item, ec.message().c_str());
   std::exit(1);
 }
@@ -41,9 +41,9 @@ long peak_rss_kib() {
 }
 
 std::uint16_t get_port(asio::io_context& io, const pp::get_port_options& options) {
-  std::error_code ec;
+  pp::error_code ec;
   std::uint16_t port = 0;
-  pp::async_get_port(io, options, [&](std::error_code e, std::uint16_t p) {
+  pp::async_get_port(io, options, [&](pp::error_code e, std::uint16_t p) {
     ec = e;
     port = p;
   });
@@ -54,9 +54,9 @@ std::uint16_t get_port(asio::io_context& io, const pp::get_port_options& options
 }
 
 pp::port_status check(asio::io_context& io, std::uint16_t port) {
-  std::error_code ec;
+  pp::error_code ec;
   pp::port_status status = pp::port_status::filtered;
-  pp::async_check_status(io, port, [&](std::error_code e, pp::port_status s) {
+  pp::async_check_status(io, port, [&](pp::error_code e, pp::port_status s) {
     ec = e;
     status = s;
   });
@@ -68,10 +68,10 @@ pp::port_status check(asio::io_context& io, std::uint16_t port) {
 
 std::optional<std::uint16_t> find_in_use(asio::io_context& io, const pp::port_list& ports,
                                          const pp::check_options& options) {
-  std::error_code ec;
+  pp::error_code ec;
   std::optional<std::uint16_t> port;
   pp::async_find_port_in_use(io, ports, options,
-                             [&](std::error_code e, std::optional<std::uint16_t> p) {
+                             [&](pp::error_code e, std::optional<std::uint16_t> p) {
                                ec = e;
                                port = p;
                              });
@@ -126,10 +126,10 @@ int main(int argc, char** argv) {
   } else if (item == "scan" || item == "scan_holes") {  // every port, default options
     long filtered = 0;
     for (long i = 0; i < calls; ++i) {
-      std::error_code ec;
+      pp::error_code ec;
       std::vector<pp::port_report> reports;
       pp::async_scan(io, pp::port_numbers(SCAN_FIRST, SCAN_LAST),
-                     [&](std::error_code e, std::vector<pp::port_report> r) {
+                     [&](pp::error_code e, std::vector<pp::port_report> r) {
                        ec = e;
                        reports = std::move(r);
                      });
@@ -149,10 +149,10 @@ int main(int argc, char** argv) {
     // and the 100 black holes (filtered after the 400 ms default timeout).
     std::size_t counts[3] = {0, 0, 0};
     std::size_t errors = 0;
-    std::error_code first_error;
+    pp::error_code first_error;
     for (long i = 0; i < calls; ++i) {
       const auto port = static_cast<std::uint16_t>(RANGE_FIRST + i % (FILTERED_FIRST + FILTERED_COUNT - RANGE_FIRST));
-      pp::async_check_status(io, port, [&](std::error_code e, pp::port_status s) {
+      pp::async_check_status(io, port, [&](pp::error_code e, pp::port_status s) {
         if (e) {
           ++errors;
           if (!first_error) first_error = e;

@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <utility>
 
-#include <asio/error.hpp>
+#include "asio_lib.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,8 +11,6 @@
 namespace portprobe::detail {
 
 namespace {
-
-std::error_code errno_code(int e) { return {e, std::system_category()}; }
 
 // A connection of a socket to itself: on loopback, when nothing listens on a
 // port of the ephemeral range, the kernel may pick that same port as the local
@@ -31,13 +29,13 @@ connect_outcome connected(int fd, const asio::ip::tcp::endpoint& endpoint) {
 
 }  // namespace
 
-connect_outcome classify_connect(const std::error_code& ec, bool timed_out) noexcept {
+connect_outcome classify_connect(const error_code& ec, bool timed_out) noexcept {
   if (!ec) return connect_outcome::open;
   if (ec == asio::error::operation_aborted) {
     return timed_out ? connect_outcome::filtered : connect_outcome::aborted;
   }
   if (ec.category() != asio::error::get_system_category() &&
-      ec.category() != std::system_category()) {
+      ec.category() != detail::system_category()) {
     return connect_outcome::filtered;
   }
   switch (ec.value()) {
@@ -181,7 +179,7 @@ connect_attempt start_connect(const asio::ip::tcp::endpoint& endpoint,
 }
 
 connect_outcome finish_connect(int fd, const asio::ip::tcp::endpoint& endpoint, bool timed_out,
-                               std::error_code& ec) noexcept {
+                               error_code& ec) noexcept {
   int error = 0;
   socklen_t size = sizeof error;
   if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0) error = errno;
@@ -196,7 +194,7 @@ connect_outcome finish_connect(int fd, const asio::ip::tcp::endpoint& endpoint, 
     return connected(fd, endpoint);
   }
   // Neither an error nor a connection: still in flight when the time ran out.
-  ec = timed_out ? std::error_code(asio::error::timed_out) : std::error_code(asio::error::operation_aborted);
+  ec = timed_out ? error_code(asio::error::timed_out) : error_code(asio::error::operation_aborted);
   return timed_out ? connect_outcome::filtered : connect_outcome::aborted;
 }
 

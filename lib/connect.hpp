@@ -6,19 +6,19 @@
 
 #include <system_error>
 
-#include <asio/ip/tcp.hpp>
+#include "asio_lib.hpp"
 
 #include "address_walk.hpp"  // connect_outcome
 
 namespace portprobe::detail {
 
 /// Maps an error of connect() (or SO_ERROR) to an outcome, as nmap does.
-connect_outcome classify_connect(const std::error_code& ec, bool timed_out) noexcept;
+connect_outcome classify_connect(const error_code& ec, bool timed_out) noexcept;
 
 struct connect_attempt {
   connect_outcome outcome = connect_outcome::filtered;
   int fd = -1;         ///< pending only: the socket, owned by the caller
-  std::error_code ec;  ///< the error behind the outcome
+  error_code ec;  ///< the error behind the outcome
 };
 
 /// Sockets whose connect was refused, kept for the next probe of one operation.
@@ -61,6 +61,6 @@ connect_attempt start_connect(const asio::ip::tcp::endpoint& endpoint,
 /// timeout passed). Does not close `fd`; sets the reset-on-close option when
 /// the connect succeeded.
 connect_outcome finish_connect(int fd, const asio::ip::tcp::endpoint& endpoint, bool timed_out,
-                               std::error_code& ec) noexcept;
+                               error_code& ec) noexcept;
 
 }  // namespace portprobe::detail

@@ -3,8 +3,12 @@
 namespace portprobe {
 namespace {
 
-class category final : public std::error_category {
+class category final : public error_category_type {
  public:
+#if PORTPROBE_BOOST_ASIO
+  // Equal by this id across shared objects, as Boost.System's own categories are.
+  constexpr category() noexcept : error_category_type(0x70f7c0be0c5e11edULL) {}
+#endif
   const char* name() const noexcept override { return "portprobe"; }
   std::string message(int value) const override {
     switch (static_cast<error>(value)) {
@@ -17,12 +21,12 @@ class category final : public std::error_category {
 
 }  // namespace
 
-const std::error_category& error_category() noexcept {
+const error_category_type& error_category() noexcept {
   static const category instance;
   return instance;
 }
 
-std::error_code make_error_code(error e) noexcept {
+error_code make_error_code(error e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
 

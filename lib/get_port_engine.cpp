@@ -8,10 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include <asio/dispatch.hpp>
-#include <asio/error.hpp>
-#include <asio/ip/address.hpp>
-#include <asio/post.hpp>
+#include "asio_lib.hpp"
 
 #include "port_search.hpp"
 #include "probe.hpp"
@@ -48,7 +45,7 @@ struct get_port_engine::impl {
   asio::ip::tcp protocol = asio::ip::tcp::v4();
 
   // Where it stands.
-  std::error_code ec;
+  error_code ec;
   bool ending = false;  // giving everything back (error or cancellation)
   bool done = false;
   registry* reg = nullptr;
@@ -96,7 +93,7 @@ struct get_port_engine::impl {
   struct outcome {
     bind_verdict v;
     std::uint16_t port;
-    std::error_code ec;
+    error_code ec;
     int fd;
   };
 
@@ -117,7 +114,7 @@ struct get_port_engine::impl {
       return {bind_verdict::free, r.port, {}, r.fd};
     }
     if (!any_bound) {
-      return {bind_verdict::failed, p, std::make_error_code(std::errc::address_not_available), -1};
+      return {bind_verdict::failed, p, detail::make_errc(std::errc::address_not_available), -1};
     }
     return {bind_verdict::free, p, {}, -1};
   }
@@ -126,7 +123,7 @@ struct get_port_engine::impl {
     return o.v == bind_verdict::failed || (o.v == bind_verdict::unavailable && explicit_host);
   }
 
-  void fail(std::error_code e) {
+  void fail(error_code e) {
     if (!ec) ec = e;
     ending = true;
   }
@@ -245,10 +242,10 @@ struct get_port_engine::impl {
     return std::any_of(found.begin(), found.end(), [](const taken& t) { return t.pending; });
   }
 
-  std::error_code park(std::uint16_t p) const {
+  error_code park(std::uint16_t p) const {
     if (explicit_host) return park_in_time_wait(*host, p);
     // On 127.0.0.1, or on ::1 where there is no IPv4.
-    std::error_code e = park_in_time_wait(asio::ip::address_v4::loopback(), p);
+    error_code e = park_in_time_wait(asio::ip::address_v4::loopback(), p);
     if (e == std::errc::address_not_available || e == std::errc::address_family_not_supported ||
         e == std::errc::network_unreachable) {
       e = park_in_time_wait(asio::ip::address_v6::loopback(), p);
@@ -270,7 +267,7 @@ struct get_port_engine::impl {
           confirming = false;
           confirmed.emplace(found.size(), true);  // kept as they are: given back below
         }
-        fail(std::make_error_code(std::errc::not_enough_memory));
+        fail(detail::make_errc(std::errc::not_enough_memory));
       }
       if (claimed) on_claimed();
       if (confirmed) on_confirmed();
@@ -283,7 +280,7 @@ struct get_port_engine::impl {
       if (found.size() == count) {
         if (options.time_wait) {
           for (; parked < found.size() && !ending; ++parked) {
-            const std::error_code e = park(found[parked].port);
+            const error_code e = park(found[parked].port);
             if (e) fail(e);
           }
           if (ending) continue;
@@ -355,7 +352,7 @@ get_port_engine::get_port_engine(const get_port_options& options, port_request r
     return;
   }
   if (!options.host.empty()) {
-    std::error_code ec;
+    error_code ec;
     const asio::ip::address address = asio::ip::make_address(options.host, ec);
     if (ec) {
       s.ec = asio::error::invalid_argument;
@@ -400,7 +397,7 @@ get_port_engine::need get_port_engine::advance() noexcept {
   try {
     return s.step();
   } catch (...) {  // out of memory: give back what is held, report it
-    s.fail(std::make_error_code(std::errc::not_enough_memory));
+    s.fail(detail::make_errc(std::errc::not_enough_memory));
     if (s.reg == nullptr) {
       s.done = true;
       return need::done;
@@ -448,7 +445,7 @@ void get_port_engine::cancel() noexcept {
   if (s.reg == nullptr) s.done = true;  // nothing started: nothing to give back
 }
 
-std::error_code get_port_engine::error() const noexcept { return impl_->ec; }
+error_code get_port_engine::error() const noexcept { return impl_->ec; }
 
 const std::vector<std::uint16_t>& get_port_engine::ports() const noexcept { return impl_->ports; }
 

@@ -10,15 +10,7 @@
 #include <cctype>
 #include <utility>
 
-#include <asio/connect.hpp>
-#include <asio/dispatch.hpp>
-#include <asio/error.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
-#include <asio/read_until.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
-#include <asio/write.hpp>
+#include "asio_lib.hpp"
 
 namespace portprobe::detail {
 
@@ -71,19 +63,19 @@ class http_probe : public std::enable_shared_from_this<http_probe> {
   void begin() {
     pending_ = 2;  // the exchange and the timer
     timer_.expires_after(timeout_);
-    timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (!ec) self->stop(asio::error::timed_out);
       self->settle();
     });
     const std::string host = request_.host;
     resolver_.async_resolve(
         host, std::to_string(request_.port),
-        [self = shared_from_this()](std::error_code ec,
+        [self = shared_from_this()](error_code ec,
                                     const asio::ip::tcp::resolver::results_type& results) {
           if (ec) return self->end(ec);
           if (self->stopped_) return self->end({});
           asio::async_connect(self->socket_, results,
-                              [self](std::error_code e, const asio::ip::tcp::endpoint&) {
+                              [self](error_code e, const asio::ip::tcp::endpoint&) {
                                 if (e) return self->end(e);
                                 self->send();
                               });
@@ -98,7 +90,7 @@ class http_probe : public std::enable_shared_from_this<http_probe> {
             std::to_string(request_.port) +
             "\r\nUser-Agent: portprobe\r\nAccept: */*\r\nConnection: close\r\n\r\n";
     asio::async_write(socket_, asio::buffer(text_),
-                      [self = shared_from_this()](std::error_code ec, std::size_t) {
+                      [self = shared_from_this()](error_code ec, std::size_t) {
                         if (ec) return self->end(ec);
                         self->receive();
                       });
@@ -108,7 +100,7 @@ class http_probe : public std::enable_shared_from_this<http_probe> {
     if (stopped_) return end({});
     line_.clear();
     asio::async_read_until(socket_, asio::dynamic_buffer(line_, max_line), "\r\n",
-                           [self = shared_from_this()](std::error_code ec, std::size_t n) {
+                           [self = shared_from_this()](error_code ec, std::size_t n) {
                              if (ec == asio::error::not_found) {
                                return self->end(asio::error::invalid_argument);  // no line: not HTTP
                              }
@@ -121,24 +113,24 @@ class http_probe : public std::enable_shared_from_this<http_probe> {
   }
 
   // The exchange is over (`ec` its error, unless stop() gave one first).
-  void end(std::error_code ec) {
+  void end(error_code ec) {
     if (!stopped_) {
       stopped_ = true;
       result_->ec = ec;
     }
-    std::error_code ignored;
+    error_code ignored;
     timer_.cancel();
     socket_.close(ignored);
     settle();
   }
 
   // Ends the exchange early: its pending step then completes with an error.
-  void stop(std::error_code why) {
+  void stop(error_code why) {
     if (stopped_) return;
     stopped_ = true;
     result_->ec = why;
     resolver_.cancel();
-    std::error_code ignored;
+    error_code ignored;
     socket_.close(ignored);
     timer_.cancel();
   }
@@ -171,7 +163,7 @@ void start_http_probe(const asio::any_io_executor& ex, http_request request,
                       asio::cancellation_slot slot, one_shot done) {
   // No socket or timer can be made on a context without its reactor (EMFILE):
   // the result says why, after this call returns.
-  if (const std::error_code no_io = io_ready(ex)) {
+  if (const error_code no_io = io_ready(ex)) {
     result->ec = no_io;
     asio::post(ex, [done = std::move(done)]() mutable { done(); });
     return;

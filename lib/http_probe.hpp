@@ -14,8 +14,7 @@
 #include <string>
 #include <system_error>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/cancellation_signal.hpp>
+#include "asio_lib.hpp"
 
 #include <portprobe/detail/completion.hpp>
 
@@ -28,7 +27,7 @@ struct http_request {
 };
 
 struct http_result {
-  std::error_code ec;  ///< the resolver's, the connect's or the read's error; timed_out
+  error_code ec;  ///< the resolver's, the connect's or the read's error; timed_out
   int status = 0;      ///< the answer's status code (100-999), once one was read
 };
 

@@ -4,9 +4,7 @@
 #include <exception>
 #include <new>
 
-#include <asio/detail/reactor.hpp>
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
+#include "asio_lib.hpp"
 
 namespace portprobe::detail {
 
@@ -46,19 +44,23 @@ asio::io_context* spare_context() noexcept {
 
 }  // namespace
 
-std::error_code current_exception_code() noexcept {
+error_code current_exception_code() noexcept {
   try {
     throw;
+#if PORTPROBE_BOOST_ASIO
+  } catch (const system_error& s) {  // what Boost.Asio throws
+    return s.code();
+#endif
   } catch (const std::system_error& s) {
     return s.code();
   } catch (const std::bad_alloc&) {
-    return std::make_error_code(std::errc::not_enough_memory);
+    return detail::make_errc(std::errc::not_enough_memory);
   } catch (...) {
-    return std::make_error_code(std::errc::resource_unavailable_try_again);
+    return detail::make_errc(std::errc::resource_unavailable_try_again);
   }
 }
 
-std::error_code io_ready(const asio::any_io_executor& ex) noexcept {
+error_code io_ready(const asio::any_io_executor& ex) noexcept {
   try {
     asio::execution_context& context = asio::query(ex, asio::execution::context);
     if (asio::has_service<asio::detail::reactor>(context)) return {};
@@ -69,7 +71,7 @@ std::error_code io_ready(const asio::any_io_executor& ex) noexcept {
   }
 }
 
-asio::ip::tcp::acceptor make_acceptor(const asio::any_io_executor& ex, std::error_code& ec) noexcept {
+asio::ip::tcp::acceptor make_acceptor(const asio::any_io_executor& ex, error_code& ec) noexcept {
   try {
     return asio::ip::tcp::acceptor(ex);
   } catch (...) {

@@ -210,10 +210,10 @@ std::vector<port_owner> join_owners(const std::vector<proc_net_socket>& sockets,
 namespace {
 
 // The whole of a file (a /proc file reports size 0: read to the end).
-std::error_code read_text(int dir, const char* path, std::string& text) {
+error_code read_text(int dir, const char* path, std::string& text) {
   text.clear();
   const int fd = ::openat(dir, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {errno, std::system_category()};
+  if (fd < 0) return {errno, detail::system_category()};
   std::size_t size = 0;
   text.resize(4096);
   for (;;) {
@@ -221,7 +221,7 @@ std::error_code read_text(int dir, const char* path, std::string& text) {
     const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      const std::error_code ec(errno, std::system_category());
+      const error_code ec(errno, detail::system_category());
       ::close(fd);
       text.clear();
       return ec;
@@ -296,7 +296,7 @@ std::vector<detail::socket_holder> find_holders(const std::vector<std::uint64_t>
 }  // namespace
 #endif
 
-std::vector<port_owner> port_owners(std::uint16_t port, std::error_code& ec) {
+std::vector<port_owner> port_owners(std::uint16_t port, error_code& ec) {
   ec.clear();
 #if defined(__linux__)
   using detail::proc_net_table;
@@ -309,11 +309,11 @@ std::vector<port_owner> port_owners(std::uint16_t port, std::error_code& ec) {
   std::vector<detail::proc_net_socket> sockets;
   std::string text;
   for (const auto& [path, table] : tables) {
-    if (const std::error_code read_ec = read_text(AT_FDCWD, path, text)) {
+    if (const error_code read_ec = read_text(AT_FDCWD, path, text)) {
       const bool missing = read_ec == std::errc::no_such_file_or_directory;
       if (table == proc_net_table::tcp) {
         // No /proc/net/tcp: no /proc, or not Linux's.
-        ec = missing ? std::make_error_code(std::errc::not_supported) : read_ec;
+        ec = missing ? detail::make_errc(std::errc::not_supported) : read_ec;
         return {};
       }
       if (missing) continue;  // that family is off (no tcp6 without IPv6)
@@ -337,7 +337,7 @@ std::vector<port_owner> port_owners(std::uint16_t port, std::error_code& ec) {
   return detail::join_owners(sockets, std::move(holders));
 #else
   (void)port;
-  ec = std::make_error_code(std::errc::not_supported);
+  ec = detail::make_errc(std::errc::not_supported);
   return {};
 #endif
 }

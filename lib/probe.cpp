@@ -4,7 +4,7 @@
 #include <cerrno>
 #include <fstream>
 
-#include <asio/ip/tcp.hpp>
+#include "asio_lib.hpp"
 
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -30,10 +30,10 @@ std::atomic<probe_plan> plan{native_plan};
 // Whether the dual-stack wildcard `::` can be bound here: 1 yes, 0 no, -1 unknown.
 std::atomic<int> dual_stack{-1};
 
-// OS errors in std::system_category(): equal to the std::errc conditions
+// OS errors in detail::system_category(): equal to the std::errc conditions
 // (EADDRNOTAVAIL == std::errc::address_not_available), which Asio's own system
 // category does not map for every errno.
-std::error_code last_error() { return {errno, std::system_category()}; }
+error_code last_error() { return {errno, detail::system_category()}; }
 
 bind_verdict classify_bind_error(int e) {
   switch (e) {
@@ -129,7 +129,7 @@ bind_result bind_probe(const asio::ip::address& address, std::uint16_t port, aft
   return r;
 }
 
-std::vector<asio::ip::address> local_addresses(std::error_code& ec) {
+std::vector<asio::ip::address> local_addresses(error_code& ec) {
   ec.clear();
   std::vector<asio::ip::address> result;
   ifaddrs* list = nullptr;
@@ -179,12 +179,12 @@ std::vector<asio::ip::address> default_probe_targets() {
     return {dual != 0 ? any6 : any4};
   }
   std::vector<asio::ip::address> targets{any6, any4};
-  std::error_code ec;
+  error_code ec;
   for (const auto& a : local_addresses(ec)) targets.push_back(a);
   return targets;
 }
 
-std::error_code park_in_time_wait(const asio::ip::address& address, std::uint16_t port) {
+error_code park_in_time_wait(const asio::ip::address& address, std::uint16_t port) {
   asio::ip::address target = address;
   if (target.is_unspecified()) {
     target = target.is_v6() ? asio::ip::address(asio::ip::address_v6::loopback())
@@ -195,7 +195,7 @@ std::error_code park_in_time_wait(const asio::ip::address& address, std::uint16_
   int listener = -1;
   int client = -1;
   int accepted = -1;
-  std::error_code ec;
+  error_code ec;
   const auto fail = [&ec] { ec = last_error(); };
   do {
     listener = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -215,7 +215,7 @@ std::error_code park_in_time_wait(const asio::ip::address& address, std::uint16_
     // Established: the connection waits in the accept queue already.
     pollfd ready{listener, POLLIN, 0};
     if (::poll(&ready, 1, 1000) != 1) {
-      ec = std::make_error_code(std::errc::timed_out);
+      ec = detail::make_errc(std::errc::timed_out);
       break;
     }
     accepted = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);

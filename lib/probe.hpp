@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include <asio/ip/address.hpp>
+#include "asio_lib.hpp"
 
 namespace portprobe::detail {
 
@@ -24,7 +24,7 @@ enum class bind_verdict {
 struct bind_result {
   bind_verdict verdict = bind_verdict::failed;
   std::uint16_t port = 0;  ///< the port probed; for port 0, the one the OS chose
-  std::error_code ec;      ///< the OS error behind busy/unavailable/failed
+  error_code ec;      ///< the OS error behind busy/unavailable/failed
   int fd = -1;             ///< the listening socket, when kept
 };
 
@@ -47,7 +47,7 @@ void close_socket(int fd) noexcept;
 
 /// Every address of every local interface that is up (getifaddrs), IPv4 and
 /// IPv6, link-local IPv6 ones with their scope. No duplicates.
-std::vector<asio::ip::address> local_addresses(std::error_code& ec);
+std::vector<asio::ip::address> local_addresses(error_code& ec);
 
 /// Where a default-host (empty `host`) probe binds.
 enum class probe_plan {
@@ -71,7 +71,7 @@ std::vector<asio::ip::address> default_probe_targets();
 /// bind to port 0 and no outgoing connection takes the port, while a bind with
 /// SO_REUSEADDR still succeeds. Synchronous: loopback answers at once (the
 /// connect is bounded by a 1 s send timeout all the same).
-std::error_code park_in_time_wait(const asio::ip::address& address, std::uint16_t port);
+error_code park_in_time_wait(const asio::ip::address& address, std::uint16_t port);
 
 /// The OS's ephemeral port range (/proc/sys/net/ipv4/ip_local_port_range),
 /// or 32768-60999 (Linux's default) when it cannot be read.

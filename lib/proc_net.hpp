@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include <asio/ip/address.hpp>
+#include "asio_lib.hpp"
 
 #include <portprobe/owners.hpp>
 

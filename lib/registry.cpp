@@ -7,8 +7,7 @@
 #include <future>
 #include <string_view>
 
-#include <asio/bind_executor.hpp>
-#include <asio/dispatch.hpp>
+#include "asio_lib.hpp"
 
 #include <pthread.h>
 #include <signal.h>
@@ -360,7 +359,7 @@ void registry::arm(clock::time_point deadline) {
     timer_->expires_at(deadline >= clock::time_point::max() - expiry_slack
                            ? clock::time_point::max()
                            : deadline + expiry_slack);
-    timer_->async_wait(asio::bind_executor(strand_, [this](const std::error_code& ec) {
+    timer_->async_wait(asio::bind_executor(strand_, [this](const error_code& ec) {
       if (ec != asio::error::operation_aborted) tick();
     }));
   } catch (const std::exception&) {
@@ -434,14 +433,14 @@ std::string lock_table_path() {
   return where.file_name.empty() ? std::string() : where.path();
 }
 
-std::vector<port_lease> active_leases(std::error_code& ec) {
+std::vector<port_lease> active_leases(error_code& ec) {
   ec.clear();
   detail::registry& r = detail::registry::instance();
   try {
     if (r.table() != nullptr) return detail::held_leases(r.table()->slots(), detail::boot_time_ms());
     return detail::run_on_registry([](detail::registry& reg) { return reg.leases(); });
   } catch (const std::bad_alloc&) {
-    ec = std::make_error_code(std::errc::not_enough_memory);
+    ec = detail::make_errc(std::errc::not_enough_memory);
     return {};
   }
 }

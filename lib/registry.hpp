@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include <asio/steady_timer.hpp>
+#include "asio_lib.hpp"
 
 #include "lock_table.hpp"
 #include "registry_executor.hpp"

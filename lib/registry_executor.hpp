@@ -25,11 +25,7 @@
 #include <type_traits>
 #include <utility>
 
-#include <asio/execution.hpp>
-#include <asio/execution_context.hpp>
-#include <asio/executor_work_guard.hpp>
-#include <asio/io_context.hpp>
-#include <asio/strand.hpp>
+#include "asio_lib.hpp"
 
 namespace portprobe::detail {
 

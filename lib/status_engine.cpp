@@ -20,12 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include <asio/dispatch.hpp>
-#include <asio/error.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
+#include "asio_lib.hpp"
 
 #include "address_walk.hpp"
 #include "connect.hpp"
@@ -43,12 +38,12 @@ constexpr std::size_t default_concurrency = 256;
 /// timer's clock, and mean "no answer" just the same.
 constexpr std::chrono::milliseconds max_probe_timeout = std::chrono::hours(24);
 
-/// An OS error as Asio reports it, in std::system_category(): equal to the
+/// An OS error as Asio reports it, in detail::system_category(): equal to the
 /// std::errc conditions (EMFILE == std::errc::too_many_files_open), as every OS
 /// error portprobe passes on.
-std::error_code os_error(const std::error_code& ec) noexcept {
+error_code os_error(const error_code& ec) noexcept {
   if (ec.category() == asio::error::get_system_category()) {
-    return {ec.value(), std::system_category()};
+    return {ec.value(), detail::system_category()};
   }
   return ec;
 }
@@ -72,7 +67,7 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
         done_(std::move(done)) {}
 
   /// Starts; `slot` is the operation's cancellation slot.
-  void start(asio::cancellation_slot slot, std::error_code invalid) {
+  void start(asio::cancellation_slot slot, error_code invalid) {
     // No socket or timer can be made on a context without its reactor (EMFILE):
     // the handler gets why, as for bad options.
     if (!invalid) invalid = io_ready(strand_.get_inner_executor());
@@ -108,12 +103,12 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
   struct attempt {
     attempt_state state;
     port_status status = port_status::filtered;
-    std::error_code ec;
+    error_code ec;
   };
 
-  void begin(std::error_code invalid) {
+  void begin(error_code invalid) {
     if (invalid) return fail(invalid);
-    std::error_code ec;
+    error_code ec;
     const asio::ip::address address = asio::ip::make_address(host_, ec);
     if (!ec) {
       addresses_.push_back(address);
@@ -123,7 +118,7 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
       resolver_.emplace(strand_);
       resolver_->async_resolve(
           host_, "",
-          [self = shared_from_this()](const std::error_code& e,
+          [self = shared_from_this()](const error_code& e,
                                             const asio::ip::tcp::resolver::results_type& results) {
             --self->live_;
             self->resolved(e, results);
@@ -135,7 +130,7 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
     }
   }
 
-  void resolved(const std::error_code& ec, const asio::ip::tcp::resolver::results_type& results) {
+  void resolved(const error_code& ec, const asio::ip::tcp::resolver::results_type& results) {
     if (finishing_) return settle_finish();
     if (ec) return fail(ec);
     for (const auto& entry : results) {
@@ -194,7 +189,7 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
           }
           return {attempt_state::resource, port_status::filtered, a.ec};
         case connect_outcome::pending: {
-          const std::error_code ec = start_child(index, walk, a.fd);
+          const error_code ec = start_child(index, walk, a.fd);
           if (!ec) return {attempt_state::started, port_status::filtered, {}};
           return {attempt_state::resource, port_status::filtered, ec};
         }
@@ -207,12 +202,12 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
   }
 
   // Returns the error of handing the socket to the reactor, if any.
-  std::error_code start_child(std::size_t index, const address_walk& walk, int fd) {
+  error_code start_child(std::size_t index, const address_walk& walk, int fd) {
     child* c = acquire();
     c->index = index;
     c->walk = walk;
     c->timed_out = false;
-    std::error_code ec;
+    error_code ec;
     c->socket.assign(addresses_[*walk.current()].is_v6() ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), fd,
                      ec);
     if (ec) {  // the reactor could not take it (ENOMEM...): a resource to wait for
@@ -223,12 +218,12 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
     c->pending = 2;
     live_ += 2;
     c->socket.async_wait(asio::socket_base::wait_write,
-                         [self = shared_from_this(), c](std::error_code) {
+                         [self = shared_from_this(), c](error_code) {
                            c->timer.cancel();
                            self->step(c);
                          });
     c->timer.expires_after(timeout_);
-    c->timer.async_wait([self = shared_from_this(), c](std::error_code e) {
+    c->timer.async_wait([self = shared_from_this(), c](error_code e) {
       if (!e) {
         c->timed_out = true;
         c->socket.cancel();
@@ -243,11 +238,11 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
     --live_;
     if (--c->pending != 0) return;
     const asio::ip::tcp::endpoint endpoint(addresses_[*c->walk.current()], result_->ports[c->index]);
-    std::error_code ec;
+    error_code ec;
     const connect_outcome o =
         c->cancelled ? connect_outcome::aborted
                      : finish_connect(c->socket.native_handle(), endpoint, c->timed_out, ec);
-    std::error_code ignored;
+    error_code ignored;
     c->socket.close(ignored);
     const std::size_t index = c->index;
     address_walk walk = c->walk;
@@ -314,7 +309,7 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
     settle_finish();
   }
 
-  void fail(std::error_code ec) {
+  void fail(error_code ec) {
     if (!finishing_) {
       result_->ec = ec;
       finishing_ = true;
@@ -338,7 +333,7 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
 
   static void abort_child(child& c) {
     c.cancelled = true;
-    std::error_code ignored;
+    error_code ignored;
     c.socket.cancel(ignored);
     c.timer.cancel();
   }
@@ -384,13 +379,13 @@ class status_engine : public std::enable_shared_from_this<status_engine> {
 
 }  // namespace
 
-std::error_code validate(const check_options& options) noexcept {
+error_code validate(const check_options& options) noexcept {
   if (options.timeout <= std::chrono::milliseconds::zero()) return asio::error::invalid_argument;
   return {};
 }
 
 void start_status_engine(const asio::any_io_executor& ex, std::shared_ptr<status_result> result,
-                         const check_options& options, std::error_code invalid,
+                         const check_options& options, error_code invalid,
                          asio::cancellation_slot slot, one_shot done) {
   std::make_shared<status_engine>(ex, std::move(result), options, std::move(done))
       ->start(slot, invalid);

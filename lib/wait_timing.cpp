@@ -4,11 +4,11 @@
 
 #include <algorithm>
 
-#include <asio/error.hpp>
+#include "asio_lib.hpp"
 
 namespace portprobe::detail {
 
-std::error_code validate(const wait_options& options, std::uint16_t port) noexcept {
+error_code validate(const wait_options& options, std::uint16_t port) noexcept {
   if (port == 0 || options.timeout < std::chrono::milliseconds::zero() ||
       options.interval < std::chrono::milliseconds::zero()) {
     return asio::error::invalid_argument;

@@ -32,8 +32,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
+#include "asio.hpp"
 
 namespace pp = portprobe;
 

@@ -26,7 +26,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <asio/ip/tcp.hpp>
+#include "asio.hpp"
 #include <doctest/doctest.h>
 
 extern char** environ;

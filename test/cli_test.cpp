@@ -33,8 +33,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
+#include "asio.hpp"
 
 namespace pp = portprobe;
 

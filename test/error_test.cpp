@@ -7,7 +7,7 @@
 namespace pp = portprobe;
 
 TEST_CASE("the portprobe error category") {
-  const std::error_code ec = pp::error::no_available_port;  // is_error_code_enum
+  const pp::error_code ec = pp::error::no_available_port;  // is_error_code_enum
   CHECK(ec.value() == 1);
   CHECK(std::string(ec.category().name()) == "portprobe");
   CHECK(ec.message() == "no available port");

@@ -9,14 +9,12 @@
 #include <string>
 #include <vector>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
+#include "asio.hpp"
 
 #include <future>
 #include <set>
 #include <thread>
 
-#include <asio/dispatch.hpp>
 
 #include "registry.hpp"
 #include "support.hpp"
@@ -105,14 +103,14 @@ TEST_CASE("an io_context destroyed with operations pending, after stop() or when
   {  // the process's registry (its thread, its timer) exists before the count
     asio::io_context warm;
     std::uint16_t warm_port = 0;
-    pp::async_get_port(warm, [&](std::error_code, std::uint16_t p) { warm_port = p; });
+    pp::async_get_port(warm, [&](pp::error_code, std::uint16_t p) { warm_port = p; });
     warm.run_for(20s);
     if (warm_port != 0) pp::release_port(warm_port);
   }
   const std::size_t before = test::count_fds();
   std::set<std::uint16_t> leases_before;  // other tests' leases, not this one's
   {
-    std::error_code ec;
+    pp::error_code ec;
     for (const pp::port_lease& l : pp::active_leases(ec)) leases_before.insert(l.port);
   }
   std::vector<std::uint16_t> taken;
@@ -122,23 +120,23 @@ TEST_CASE("an io_context destroyed with operations pending, after stop() or when
       asio::io_context io;
       pp::check_options slow;
       slow.timeout = 30s;
-      pp::async_check_status(io, hole.port, slow, [&](std::error_code, pp::port_status) { ++called; });
+      pp::async_check_status(io, hole.port, slow, [&](pp::error_code, pp::port_status) { ++called; });
       pp::async_scan(io, pp::port_list{hole.port, open_port}, slow,
-                     [&](std::error_code, std::vector<pp::port_report>) { ++called; });
+                     [&](pp::error_code, std::vector<pp::port_report>) { ++called; });
       pp::async_find_port_in_use(io, pp::port_list{hole.port}, slow,
-                                 [&](std::error_code, std::optional<std::uint16_t>) { ++called; });
+                                 [&](pp::error_code, std::optional<std::uint16_t>) { ++called; });
       pp::wait_options w;
       w.timeout = 60s;
       w.interval = 10ms;
       pp::async_wait_for_status(io, open_port, pp::port_status::closed, w,
-                                [&](std::error_code) { ++called; });
+                                [&](pp::error_code) { ++called; });
       pp::get_port_options hold;
       hold.hold = 30s;
-      pp::async_get_port(io, hold, [&](std::error_code, std::uint16_t p) {
+      pp::async_get_port(io, hold, [&](pp::error_code, std::uint16_t p) {
         ++called;
         taken.push_back(p);
       });
-      pp::async_listen(io, hold, [&](std::error_code, asio::ip::tcp::acceptor a) {
+      pp::async_listen(io, hold, [&](pp::error_code, asio::ip::tcp::acceptor a) {
         ++called;
         if (a.is_open()) taken.push_back(a.local_endpoint().port());
       });
@@ -154,7 +152,7 @@ TEST_CASE("an io_context destroyed with operations pending, after stop() or when
   // The locks of those that completed end here; those destroyed before
   // completing gave theirs back (no lease is left for the other tests).
   for (const std::uint16_t p : taken) pp::release_port(p);
-  std::error_code ec;
+  pp::error_code ec;
   std::vector<std::uint16_t> left;
   for (const pp::port_lease& l : pp::active_leases(ec)) {
     if (leases_before.count(l.port) == 0) left.push_back(l.port);
@@ -172,7 +170,7 @@ TEST_CASE("an io_context destroyed while its get-port visit waits on a busy regi
   // visit, which finds it shutting down and destroys the operation (and gives
   // its claim back) while the context's scheduler still exists. ASan: nothing
   // freed is touched; the handler is never called.
-  std::error_code ec;
+  pp::error_code ec;
   std::set<std::uint16_t> leases_before;
   for (const pp::port_lease& l : pp::active_leases(ec)) leases_before.insert(l.port);
   pp::detail::registry& registry = pp::detail::registry::instance();
@@ -189,7 +187,7 @@ TEST_CASE("an io_context destroyed while its get-port visit waits on a busy regi
 
   auto io = std::make_unique<asio::io_context>();
   int called = 0;
-  pp::async_get_port(*io, [&](std::error_code, std::uint16_t) { ++called; });
+  pp::async_get_port(*io, [&](pp::error_code, std::uint16_t) { ++called; });
   io->run_for(std::chrono::milliseconds(50));  // the first step runs; its visit waits on the strand
   CHECK(called == 0);
   auto destroyed = std::async(std::launch::async, [&] { io.reset(); });

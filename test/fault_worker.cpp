@@ -35,9 +35,7 @@
 #include <thread>
 #include <vector>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
+#include "asio.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -81,10 +79,10 @@ struct closed_port {
 };
 
 /// One async_get_port on `io`, run to completion (bounded).
-std::error_code get_port_once(asio::io_context& io, std::uint16_t* port = nullptr) {
-  std::error_code result = asio::error::would_block;
+pp::error_code get_port_once(asio::io_context& io, std::uint16_t* port = nullptr) {
+  pp::error_code result = asio::error::would_block;
   int calls = 0;
-  pp::async_get_port(io, [&](std::error_code ec, std::uint16_t p) {
+  pp::async_get_port(io, [&](pp::error_code ec, std::uint16_t p) {
     ++calls;
     result = ec;
     if (port != nullptr) *port = p;
@@ -173,7 +171,7 @@ int emfile() {
   struct outcome {
     std::string name;
     int calls = 0;
-    std::error_code ec;
+    pp::error_code ec;
     std::string thrown;
   };
   std::vector<outcome> outcomes(7);
@@ -187,29 +185,29 @@ int emfile() {
   };
   pp::get_port_options options;
   start(0, "async_get_port", [&](outcome& o) {
-    pp::async_get_port(io, [&o](std::error_code ec, std::uint16_t) { ++o.calls, o.ec = ec; });
+    pp::async_get_port(io, [&o](pp::error_code ec, std::uint16_t) { ++o.calls, o.ec = ec; });
   });
   start(1, "async_get_ports", [&](outcome& o) {
-    pp::async_get_ports(io, 2, options, [&o](std::error_code ec, std::vector<std::uint16_t>) {
+    pp::async_get_ports(io, 2, options, [&o](pp::error_code ec, std::vector<std::uint16_t>) {
       ++o.calls, o.ec = ec;
     });
   });
   start(2, "async_listen", [&](outcome& o) {
-    pp::async_listen(io, options, [&o](std::error_code ec, tcp::acceptor) { ++o.calls, o.ec = ec; });
+    pp::async_listen(io, options, [&o](pp::error_code ec, tcp::acceptor) { ++o.calls, o.ec = ec; });
   });
   start(3, "async_check_status", [&](outcome& o) {
-    pp::async_check_status(io, closed.port, [&o](std::error_code ec, pp::port_status) {
+    pp::async_check_status(io, closed.port, [&o](pp::error_code ec, pp::port_status) {
       ++o.calls, o.ec = ec;
     });
   });
   start(4, "async_find_port_in_use", [&](outcome& o) {
     pp::async_find_port_in_use(io, pp::port_list{closed.port},
-                               [&o](std::error_code ec, std::optional<std::uint16_t>) {
+                               [&o](pp::error_code ec, std::optional<std::uint16_t>) {
                                  ++o.calls, o.ec = ec;
                                });
   });
   start(5, "async_scan", [&](outcome& o) {
-    pp::async_scan(io, pp::port_list{closed.port}, [&o](std::error_code ec, std::vector<pp::port_report>) {
+    pp::async_scan(io, pp::port_list{closed.port}, [&o](pp::error_code ec, std::vector<pp::port_report>) {
       ++o.calls, o.ec = ec;
     });
   });
@@ -217,7 +215,7 @@ int emfile() {
     pp::wait_options w;
     w.timeout = 2s;
     pp::async_wait_for_status(io, closed.port, pp::port_status::closed, w,
-                              [&o](std::error_code ec) { ++o.calls, o.ec = ec; });
+                              [&o](pp::error_code ec) { ++o.calls, o.ec = ec; });
   });
   for (const outcome& o : outcomes) {
     check(o.thrown.empty(), o.name + " at EMFILE: the initiating function returns" +
@@ -245,12 +243,12 @@ int emfile() {
   // Descriptors back: the same io_context and the library work again.
   for (int fd : filler) ::close(fd);
   std::uint16_t port = 0;
-  const std::error_code again = get_port_once(io, &port);
+  const pp::error_code again = get_port_once(io, &port);
   check(!again && port != 0, "async_get_port once descriptors are back: " +
                                  (again ? again.message() : "port " + std::to_string(port)));
-  std::error_code status_ec = asio::error::would_block;
+  pp::error_code status_ec = asio::error::would_block;
   pp::port_status status = pp::port_status::open;
-  pp::async_check_status(io, closed.port, [&](std::error_code ec, pp::port_status s) {
+  pp::async_check_status(io, closed.port, [&](pp::error_code ec, pp::port_status s) {
     status_ec = ec;
     status = s;
   });
@@ -279,7 +277,7 @@ void busy_thread_calls(std::atomic<bool>& stop, std::atomic<int>& calls) {
   for (int i = 0; i < 20000 && !stop; ++i) {
     pp::get_port_options o;
     o.hold = 0ms;
-    pp::async_get_port(io, o, [&](std::error_code, std::uint16_t) { ++calls; });
+    pp::async_get_port(io, o, [&](pp::error_code, std::uint16_t) { ++calls; });
     io.restart();
     io.run_for(20s);
   }
@@ -288,7 +286,7 @@ void busy_thread_calls(std::atomic<bool>& stop, std::atomic<int>& calls) {
 int fork_mode(const std::string& mode) {
   {
     asio::io_context io;  // the parent's first call starts the registry's thread
-    const std::error_code ec = get_port_once(io);
+    const pp::error_code ec = get_port_once(io);
     check(!ec, "the parent's call before fork: " + (ec ? ec.message() : std::string("ok")));
   }
   if (mode == "fork-idle") {
@@ -296,7 +294,7 @@ int fork_mode(const std::string& mode) {
   } else if (mode == "fork-call") {
     in_child("fork-call", [] {
       asio::io_context io;
-      const std::error_code ec = get_port_once(io);
+      const pp::error_code ec = get_port_once(io);
       if (ec) std::printf("FAIL: the child's call: %s\n", ec.message().c_str());
       return ec ? 1 : 0;
     });
@@ -307,7 +305,7 @@ int fork_mode(const std::string& mode) {
       asio::io_context shared;
       auto start_calls = [&](asio::io_context& io, int n) {
         for (int i = 0; i < n; ++i) {
-          pp::async_get_port(io, [&](std::error_code ec, std::uint16_t) {
+          pp::async_get_port(io, [&](pp::error_code ec, std::uint16_t) {
             ++done;
             if (ec) ++errors;
           });
@@ -340,7 +338,7 @@ int fork_mode(const std::string& mode) {
     for (int i = 0; i < 10; ++i) {
       in_child("fork-busy #" + std::to_string(i + 1), [] {
         asio::io_context io;
-        const std::error_code ec = get_port_once(io);
+        const pp::error_code ec = get_port_once(io);
         if (ec) std::printf("FAIL: the child's call: %s\n", ec.message().c_str());
         return ec ? 1 : 0;
       });
@@ -369,15 +367,15 @@ int exit_pending() {
   pp::wait_options w;
   w.timeout = 60s;
   w.interval = 20ms;
-  pp::async_wait_for_status(io, closed.port, pp::port_status::open, w, [](std::error_code) {
+  pp::async_wait_for_status(io, closed.port, pp::port_status::open, w, [](pp::error_code) {
     std::printf("FAIL: the wait completed\n");
     std::_Exit(1);
   });
   std::uint16_t port = 0;
-  const std::error_code ec = get_port_once(io, &port);
+  const pp::error_code ec = get_port_once(io, &port);
   check(!ec, "a call before exit");
-  pp::async_get_port(io, [](std::error_code, std::uint16_t) {});
-  pp::async_check_status(io, closed.port, [](std::error_code, pp::port_status) {});
+  pp::async_get_port(io, [](pp::error_code, std::uint16_t) {});
+  pp::async_check_status(io, closed.port, [](pp::error_code, pp::port_status) {});
   io.restart();
   io.run_for(30ms);
   io.stop();

@@ -1,12 +1,6 @@
 #include <portprobe/find.hpp>
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/deferred.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/use_future.hpp>
+#include "asio.hpp"
 
 #include "support.hpp"
 
@@ -19,13 +13,13 @@ namespace {
 
 enum class which { in_use, not_in_use };
 
-std::pair<std::error_code, found_type> find(test::io_fixture& fx, which w,
+std::pair<pp::error_code, found_type> find(test::io_fixture& fx, which w,
                                             const pp::port_list& ports,
                                             const pp::check_options& options = {}) {
-  std::error_code ec = asio::error::would_block;
+  pp::error_code ec = asio::error::would_block;
   found_type found = 1;
   int calls = 0;
-  auto handler = [&](std::error_code e, found_type f) {
+  auto handler = [&](pp::error_code e, found_type f) {
     ++calls;
     ec = e;
     found = f;
@@ -67,8 +61,8 @@ TEST_CASE_FIXTURE(test::io_fixture, "nothing found, or an empty list: std::nullo
   const auto [ec, found] = find(*this, which::in_use, {test::closed_port(), test::closed_port()});
   CHECK_FALSE(ec);
   CHECK(found == std::nullopt);
-  CHECK(find(*this, which::in_use, {}) == std::pair{std::error_code(), found_type()});
-  CHECK(find(*this, which::not_in_use, {}) == std::pair{std::error_code(), found_type()});
+  CHECK(find(*this, which::in_use, {}) == std::pair{pp::error_code(), found_type()});
+  CHECK(find(*this, which::not_in_use, {}) == std::pair{pp::error_code(), found_type()});
 }
 
 TEST_CASE_FIXTURE(test::io_fixture, "a silent first port decides only after its timeout") {
@@ -132,7 +126,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "every completion token, and cancellation") 
   }());
   auto op = pp::async_find_port_in_use(io.get_executor(), ports, asio::experimental::deferred);
   found_type d;
-  std::move(op)([&](std::error_code, found_type p) { d = p; });
+  std::move(op)([&](pp::error_code, found_type p) { d = p; });
   run();
   CHECK(d == server.local_endpoint().port());
 
@@ -140,16 +134,16 @@ TEST_CASE_FIXTURE(test::io_fixture, "every completion token, and cancellation") 
   test::black_hole hole;
   fds_before = test::count_fds();
   asio::cancellation_signal signal;
-  std::error_code result;
+  pp::error_code result;
   pp::check_options slow;
   slow.timeout = 30s;
   pp::async_find_port_in_use(io, pp::port_list{hole.port, server.local_endpoint().port()}, slow,
                              asio::bind_cancellation_slot(signal.slot(),
-                                                          [&](std::error_code ec, found_type) {
+                                                          [&](pp::error_code ec, found_type) {
                                                             result = ec;
                                                           }));
   asio::steady_timer timer(io, 20ms);
-  timer.async_wait([&](std::error_code) { signal.emit(asio::cancellation_type::terminal); });
+  timer.async_wait([&](pp::error_code) { signal.emit(asio::cancellation_type::terminal); });
   const auto start = clock_type::now();
   run();
   CHECK(result == asio::error::operation_aborted);

@@ -12,18 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/experimental/deferred.hpp>
-#include <asio/experimental/parallel_group.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/use_future.hpp>
+#include "asio.hpp"
 
 // Private parts of the library (lib/): the probe plan, the test hooks.
 #include "probe.hpp"
@@ -40,12 +29,12 @@ namespace {
 using fixture = test::lock_fixture;
 
 // Runs async_get_port with a callback and returns what it completed with.
-std::pair<std::error_code, std::uint16_t> get_port(test::io_fixture& fx,
+std::pair<pp::error_code, std::uint16_t> get_port(test::io_fixture& fx,
                                                    const pp::get_port_options& options) {
-  std::error_code ec = asio::error::would_block;
+  pp::error_code ec = asio::error::would_block;
   std::uint16_t port = 0;
   int calls = 0;
-  pp::async_get_port(fx.io, options, [&](std::error_code e, std::uint16_t p) {
+  pp::async_get_port(fx.io, options, [&](pp::error_code e, std::uint16_t p) {
     ++calls;
     ec = e;
     port = p;
@@ -191,7 +180,7 @@ TEST_CASE_FIXTURE(fixture, "default host: a port busy on any local address is sk
 }
 
 TEST_CASE("the per-address plan binds every local interface address, skipping none it can bind") {
-  std::error_code ec;
+  pp::error_code ec;
   const auto addresses = pp::detail::local_addresses(ec);
   REQUIRE_FALSE(ec);
   bool has_v4_loopback = false;
@@ -370,7 +359,7 @@ TEST_CASE_FIXTURE(fixture, "the handler is not called inside the initiating func
   test::call_counter counter;
   bool on_strand = false;
   pp::async_get_port(io.get_executor(),
-                     asio::bind_executor(strand, [&](std::error_code ec, std::uint16_t port) {
+                     asio::bind_executor(strand, [&](pp::error_code ec, std::uint16_t port) {
                        CHECK_FALSE(initiating);
                        CHECK_FALSE(ec);
                        CHECK(port != 0);
@@ -386,7 +375,7 @@ TEST_CASE_FIXTURE(fixture, "the handler is not called inside the initiating func
 
 TEST_CASE_FIXTURE(fixture, "the handler runs on the io_context's thread, not the registry's") {
   std::thread::id handler_thread;
-  pp::async_get_port(io, [&](std::error_code, std::uint16_t) {
+  pp::async_get_port(io, [&](pp::error_code, std::uint16_t) {
     handler_thread = std::this_thread::get_id();
   });
   std::thread runner([&] { io.run(); });
@@ -407,7 +396,7 @@ TEST_CASE_FIXTURE(fixture, "every completion token: use_future") {
   options.fallback = false;
   auto failing = pp::async_get_port(io.get_executor(), options, asio::use_future);
   run();
-  CHECK_THROWS_AS(failing.get(), std::system_error);
+  CHECK_THROWS_AS(failing.get(), pp::system_error);
 }
 
 TEST_CASE_FIXTURE(fixture, "every completion token: use_awaitable and as_tuple") {
@@ -427,7 +416,7 @@ TEST_CASE_FIXTURE(fixture, "every completion token: use_awaitable and as_tuple")
     options.exclude = pp::port_numbers(1024, 65535);
     try {
       co_await pp::async_get_port(ex, options, asio::use_awaitable);
-    } catch (const std::system_error& e) {
+    } catch (const pp::system_error& e) {
       threw = e.code() == pp::error::no_available_port;
     }
     CHECK(threw);
@@ -438,7 +427,7 @@ TEST_CASE_FIXTURE(fixture, "every completion token: deferred") {
   auto op = pp::async_get_port(io, asio::experimental::deferred);
   CHECK(io.poll() == 0);  // deferred: nothing started yet
   std::uint16_t port = 0;
-  std::move(op)([&](std::error_code ec, std::uint16_t p) {
+  std::move(op)([&](pp::error_code ec, std::uint16_t p) {
     CHECK_FALSE(ec);
     port = p;
   });
@@ -448,10 +437,10 @@ TEST_CASE_FIXTURE(fixture, "every completion token: deferred") {
 
 TEST_CASE_FIXTURE(fixture, "cancellation through a slot: operation_aborted, no lock left") {
   asio::cancellation_signal signal;
-  std::error_code result;
+  pp::error_code result;
   std::uint16_t port = 1;
   pp::async_get_port(io, asio::bind_cancellation_slot(signal.slot(),
-                                                      [&](std::error_code ec, std::uint16_t p) {
+                                                      [&](pp::error_code ec, std::uint16_t p) {
                                                         result = ec;
                                                         port = p;
                                                       }));
@@ -463,7 +452,7 @@ TEST_CASE_FIXTURE(fixture, "cancellation through a slot: operation_aborted, no l
   // Partial and total cancellation are honoured too.
   for (const auto type : {asio::cancellation_type::partial, asio::cancellation_type::total}) {
     asio::cancellation_signal s;
-    pp::async_get_port(io, asio::bind_cancellation_slot(s.slot(), [&](std::error_code ec,
+    pp::async_get_port(io, asio::bind_cancellation_slot(s.slot(), [&](pp::error_code ec,
                                                                        std::uint16_t) {
                          result = ec;
                        }));
@@ -487,14 +476,14 @@ TEST_CASE_FIXTURE(fixture, "cancellation in a parallel group (`||`): the loser i
     busy.push_back(servers.back().local_endpoint().port());
   }
   options.port = busy;
-  std::error_code get_ec;
+  pp::error_code get_ec;
   std::uint16_t got = 1;
   bool done = false;
   asio::experimental::make_parallel_group(
       pp::async_get_port(io, options, asio::experimental::deferred),
       asio::post(io, asio::experimental::deferred))
       .async_wait(asio::experimental::wait_for_one(),
-                  [&](std::array<std::size_t, 2> order, std::error_code ec, std::uint16_t port) {
+                  [&](std::array<std::size_t, 2> order, pp::error_code ec, std::uint16_t port) {
                     CHECK(order[0] == 1);  // the post finished first
                     get_ec = ec;
                     got = port;
@@ -521,11 +510,11 @@ TEST_CASE_FIXTURE(fixture, "cancellation in a parallel group (`||`): the loser i
 TEST_CASE_FIXTURE(fixture, "no file descriptor outlives its operation") {
   const std::size_t before = test::count_fds();
   for (int i = 0; i < 20; ++i) {
-    pp::async_get_port(io, [](std::error_code, std::uint16_t) {});
+    pp::async_get_port(io, [](pp::error_code, std::uint16_t) {});
   }
   pp::get_port_options bad;
   bad.host = "192.0.2.1";
-  pp::async_get_port(io, bad, [](std::error_code, std::uint16_t) {});
+  pp::async_get_port(io, bad, [](pp::error_code, std::uint16_t) {});
   run();
   CHECK(test::count_fds() == before);
 }
@@ -537,7 +526,7 @@ TEST_CASE_FIXTURE(fixture, "400 concurrent calls on two threads and two io_conte
   int failures = 0;
   auto start = [&](asio::io_context& ctx) {
     for (int i = 0; i < 200; ++i) {
-      pp::async_get_port(ctx, [&](std::error_code ec, std::uint16_t p) {
+      pp::async_get_port(ctx, [&](pp::error_code ec, std::uint16_t p) {
         std::lock_guard lock(m);
         if (ec) ++failures;
         ports.push_back(p);
@@ -575,15 +564,15 @@ TEST_CASE_FIXTURE(fixture, "a port locked by another search between two visits o
   a_options.port.push_back(p);
   pp::get_port_options b_options;
   b_options.port = p;
-  std::error_code a_ec = asio::error::would_block;
-  std::error_code b_ec = asio::error::would_block;
+  pp::error_code a_ec = asio::error::would_block;
+  pp::error_code b_ec = asio::error::would_block;
   std::uint16_t a_port = 0;
   std::uint16_t b_port = 0;
-  pp::async_get_port(io, a_options, [&](std::error_code ec, std::uint16_t port) {
+  pp::async_get_port(io, a_options, [&](pp::error_code ec, std::uint16_t port) {
     a_ec = ec;
     a_port = port;
   });
-  pp::async_get_port(io, b_options, [&](std::error_code ec, std::uint16_t port) {
+  pp::async_get_port(io, b_options, [&](pp::error_code ec, std::uint16_t port) {
     b_ec = ec;
     b_port = port;
   });
@@ -608,13 +597,13 @@ TEST_CASE_FIXTURE(fixture, "a hold of milliseconds::max() locks \"forever\", wit
 
 namespace {
 
-std::pair<std::error_code, std::vector<std::uint16_t>> get_ports(test::io_fixture& fx,
+std::pair<pp::error_code, std::vector<std::uint16_t>> get_ports(test::io_fixture& fx,
                                                                  std::size_t count,
                                                                  const pp::get_port_options& o) {
-  std::error_code ec = asio::error::would_block;
+  pp::error_code ec = asio::error::would_block;
   std::vector<std::uint16_t> ports{1};
   int calls = 0;
-  pp::async_get_ports(fx.io, count, o, [&](std::error_code e, std::vector<std::uint16_t> p) {
+  pp::async_get_ports(fx.io, count, o, [&](pp::error_code e, std::vector<std::uint16_t> p) {
     ++calls;
     ec = e;
     ports = std::move(p);
@@ -629,7 +618,7 @@ bool can_bind_plain(std::uint16_t port) {
   asio::io_context io;
   asio::ip::tcp::acceptor a(io);
   a.open(asio::ip::tcp::v4());
-  std::error_code ec;
+  pp::error_code ec;
   a.bind({asio::ip::address_v4::any(), port}, ec);
   return !ec;
 }
@@ -690,18 +679,18 @@ TEST_CASE_FIXTURE(fixture, "async_get_ports with every token; cancelled: aborted
   }());
   auto op = pp::async_get_ports(io, 1, pp::get_port_options{}, asio::experimental::deferred);
   CHECK(io.poll() == 0);
-  std::move(op)([](std::error_code ec, std::vector<std::uint16_t> p) {
+  std::move(op)([](pp::error_code ec, std::vector<std::uint16_t> p) {
     CHECK_FALSE(ec);
     CHECK(p.size() == 1);
   });
   run();
   pp::clear_locked_ports();
   asio::cancellation_signal signal;
-  std::error_code result;
+  pp::error_code result;
   std::vector<std::uint16_t> got{1};
   pp::async_get_ports(io, 4, pp::get_port_options{},
                       asio::bind_cancellation_slot(signal.slot(),
-                                                   [&](std::error_code ec, std::vector<std::uint16_t> p) {
+                                                   [&](pp::error_code ec, std::vector<std::uint16_t> p) {
                                                      result = ec;
                                                      got = std::move(p);
                                                    }));
@@ -715,8 +704,8 @@ TEST_CASE_FIXTURE(fixture, "async_get_ports with every token; cancelled: aborted
 
 TEST_CASE_FIXTURE(fixture, "nothing is probed inside the initiating function") {
   const std::uint64_t before = pp::detail::probe_count();
-  pp::async_get_port(io, [](std::error_code, std::uint16_t) {});
-  pp::async_get_ports(io, 3, pp::get_port_options{}, [](std::error_code, std::vector<std::uint16_t>) {});
+  pp::async_get_port(io, [](pp::error_code, std::uint16_t) {});
+  pp::async_get_ports(io, 3, pp::get_port_options{}, [](pp::error_code, std::vector<std::uint16_t>) {});
   CHECK(pp::detail::probe_count() == before);
   run();
   CHECK(pp::detail::probe_count() > before);
@@ -759,7 +748,7 @@ TEST_CASE_FIXTURE(fixture, "release_port and clear_locked_ports from handlers an
   // runs searches: every call returns, every lock ends.
   std::vector<std::uint16_t> ports;
   for (int i = 0; i < 20; ++i) {
-    pp::async_get_port(io, [&](std::error_code ec, std::uint16_t p) {
+    pp::async_get_port(io, [&](pp::error_code ec, std::uint16_t p) {
       REQUIRE_FALSE(ec);
       ports.push_back(p);
       pp::release_port(p);
@@ -784,14 +773,14 @@ TEST_CASE_FIXTURE(fixture, "a claim still being probed is not ended by clear_loc
   options.port = p;
   std::uint16_t a = 0;
   std::uint16_t b = 0;
-  pp::async_get_port(io, options, [&](std::error_code ec, std::uint16_t port) {
+  pp::async_get_port(io, options, [&](pp::error_code ec, std::uint16_t port) {
     CHECK_FALSE(ec);
     a = port;
   });
   io.run_one();  // A's first step: P claimed, its probe posted
   pp::clear_locked_ports();
   pp::release_port(p);
-  pp::async_get_port(io, options, [&](std::error_code ec, std::uint16_t port) {
+  pp::async_get_port(io, options, [&](pp::error_code ec, std::uint16_t port) {
     CHECK_FALSE(ec);
     b = port;
   });
@@ -807,7 +796,7 @@ TEST_CASE_FIXTURE(fixture, "async_get_ports: each hold counts from the completio
   pp::get_port_options options;
   options.hold = 300ms;
   std::vector<std::uint16_t> ports;
-  pp::async_get_ports(io, 3, options, [&](std::error_code ec, std::vector<std::uint16_t> p) {
+  pp::async_get_ports(io, 3, options, [&](pp::error_code ec, std::vector<std::uint16_t> p) {
     CHECK_FALSE(ec);
     ports = std::move(p);
   });
@@ -824,7 +813,7 @@ TEST_CASE_FIXTURE(fixture, "an operation destroyed before completing gives its c
     asio::io_context other;
     pp::get_port_options options;
     options.reserve = true;  // were it leaked, it would be held until the process ends
-    pp::async_get_ports(other, 3, options, [](std::error_code, std::vector<std::uint16_t>) {
+    pp::async_get_ports(other, 3, options, [](pp::error_code, std::vector<std::uint16_t>) {
       FAIL("not to be called: its io_context is destroyed first");
     });
     other.run_one();
@@ -832,19 +821,19 @@ TEST_CASE_FIXTURE(fixture, "an operation destroyed before completing gives its c
     other.run_one();
   }  // destroyed with the operation in it
   CHECK(pp::detail::stored_lock_count() == 0);  // the strand runs the give-back first
-  std::error_code ec;
+  pp::error_code ec;
   CHECK(pp::active_leases(ec).empty());
 }
 
 TEST_CASE_FIXTURE(fixture, "async_get_ports cancelled while it holds claims: aborted, all given back") {
   asio::cancellation_signal signal;
-  std::error_code result;
+  pp::error_code result;
   std::vector<std::uint16_t> got{1};
   pp::get_port_options options;
   options.reserve = true;
   pp::async_get_ports(io, 4, options,
                       asio::bind_cancellation_slot(signal.slot(),
-                                                   [&](std::error_code ec, std::vector<std::uint16_t> p) {
+                                                   [&](pp::error_code ec, std::vector<std::uint16_t> p) {
                                                      result = ec;
                                                      got = std::move(p);
                                                    }));
@@ -855,7 +844,7 @@ TEST_CASE_FIXTURE(fixture, "async_get_ports cancelled while it holds claims: abo
   CHECK(result == asio::error::operation_aborted);
   CHECK(got.empty());
   CHECK(pp::detail::stored_lock_count() == 0);
-  std::error_code ec;
+  pp::error_code ec;
   CHECK(pp::active_leases(ec).empty());
   CHECK(test::count_fds() == fds_before);
 }

@@ -9,9 +9,7 @@
 #include <string>
 #include <vector>
 
-#include <asio/cancellation_signal.hpp>
-#include <asio/io_context.hpp>
-#include <asio/steady_timer.hpp>
+#include "asio.hpp"
 
 #include "support.hpp"
 #include "http_server.hpp"
@@ -120,7 +118,7 @@ TEST_CASE_FIXTURE(http_fixture, "http probe: cancelled while waiting for an answ
   test::http_server mute(test::http_server::silent);
   asio::cancellation_signal signal;
   asio::steady_timer later(io, 50ms);
-  later.async_wait([&](std::error_code) { signal.emit(asio::cancellation_type::terminal); });
+  later.async_wait([&](portprobe::error_code) { signal.emit(asio::cancellation_type::terminal); });
   const auto start = std::chrono::steady_clock::now();
   const http_result r = probe({"127.0.0.1", mute.port(), "/"}, 20000ms, signal.slot());
   CHECK(r.ec == asio::error::operation_aborted);

@@ -2,13 +2,7 @@
 
 #include <future>
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/connect.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/deferred.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/use_future.hpp>
+#include "asio.hpp"
 
 #include "registry.hpp"  // lib/: the test hooks
 
@@ -22,12 +16,12 @@ namespace {
 // Each test starts with no lock held by this process.
 using fixture = test::lock_fixture;
 
-std::pair<std::error_code, asio::ip::tcp::acceptor> listen(test::io_fixture& fx,
+std::pair<pp::error_code, asio::ip::tcp::acceptor> listen(test::io_fixture& fx,
                                                            const pp::get_port_options& options) {
-  std::error_code ec = asio::error::would_block;
+  pp::error_code ec = asio::error::would_block;
   std::optional<asio::ip::tcp::acceptor> result;
   int calls = 0;
-  pp::async_listen(fx.io, options, [&](std::error_code e, asio::ip::tcp::acceptor a) {
+  pp::async_listen(fx.io, options, [&](pp::error_code e, asio::ip::tcp::acceptor a) {
     ++calls;
     ec = e;
     result.emplace(std::move(a));
@@ -156,11 +150,11 @@ TEST_CASE_FIXTURE(fixture, "cancellation closes the socket and leaves no port lo
   for (const auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
                           asio::cancellation_type::total}) {
     asio::cancellation_signal signal;
-    std::error_code result;
+    pp::error_code result;
     bool open = true;
     pp::async_listen(io, pp::get_port_options{},
                      asio::bind_cancellation_slot(
-                         signal.slot(), [&](std::error_code ec, asio::ip::tcp::acceptor a) {
+                         signal.slot(), [&](pp::error_code ec, asio::ip::tcp::acceptor a) {
                            result = ec;
                            open = a.is_open();
                          }));
@@ -184,7 +178,7 @@ TEST_CASE_FIXTURE(fixture, "every completion token") {
     auto op = pp::async_listen(io.get_executor(), pp::get_port_options{},
                                asio::experimental::deferred);
     bool open = false;
-    std::move(op)([&](std::error_code, asio::ip::tcp::acceptor a) { open = a.is_open(); });
+    std::move(op)([&](pp::error_code, asio::ip::tcp::acceptor a) { open = a.is_open(); });
     run();
     CHECK(open);
   }
@@ -208,7 +202,7 @@ TEST_CASE_FIXTURE(fixture, "every completion token") {
 TEST_CASE_FIXTURE(fixture, "the handler is not called inside the initiating function, and once") {
   bool initiating = true;
   int calls = 0;
-  pp::async_listen(io, pp::get_port_options{}, [&](std::error_code, asio::ip::tcp::acceptor) {
+  pp::async_listen(io, pp::get_port_options{}, [&](pp::error_code, asio::ip::tcp::acceptor) {
     CHECK_FALSE(initiating);
     ++calls;
   });
@@ -222,9 +216,9 @@ TEST_CASE_FIXTURE(fixture, "time_wait is not for async_listen: invalid_argument,
   // It hands back the socket itself: there is nothing to park in TIME_WAIT.
   pp::get_port_options options;
   options.time_wait = true;
-  std::error_code ec;
+  pp::error_code ec;
   bool open = true;
-  pp::async_listen(io, options, [&](std::error_code e, asio::ip::tcp::acceptor a) {
+  pp::async_listen(io, options, [&](pp::error_code e, asio::ip::tcp::acceptor a) {
     ec = e;
     open = a.is_open();
   });

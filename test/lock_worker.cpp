@@ -21,9 +21,7 @@
 #include <string>
 #include <thread>
 
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/ip/v6_only.hpp>
+#include "asio.hpp"
 
 #include <unistd.h>
 
@@ -50,9 +48,9 @@ int main(int argc, char** argv) {
   int errors = 0;
   asio::io_context io;
   for (int i = 0; i < picks; ++i) {
-    std::error_code result;
+    pp::error_code result;
     std::uint16_t port = 0;
-    pp::async_get_port(io, options, [&](std::error_code ec, std::uint16_t p) {
+    pp::async_get_port(io, options, [&](pp::error_code ec, std::uint16_t p) {
       result = ec;
       port = p;
     });
@@ -65,7 +63,7 @@ int main(int argc, char** argv) {
     if (from == 0 || (port >= from && port <= to)) ++in_range;
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms(rng)));  // the test's set-up
     asio::ip::tcp::acceptor server(io);
-    std::error_code ec;
+    pp::error_code ec;
     server.open(asio::ip::tcp::v6(), ec);
     if (!ec) server.set_option(asio::ip::v6_only(false), ec);
     if (!ec) server.set_option(asio::socket_base::reuse_address(true), ec);

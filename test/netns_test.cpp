@@ -85,11 +85,11 @@ TEST_CASE("a scan of the whole loopback 1024-65535: exactly what the test opened
     open.insert(servers.back().local_endpoint().port());
   }
   test::black_hole hole;
-  std::error_code ec = asio::error::would_block;
+  pp::error_code ec = asio::error::would_block;
   std::vector<pp::port_report> reports;
   const auto start = clock_type::now();
   pp::async_scan(fx.io, pp::port_numbers(1024, 65535),
-                 [&](std::error_code e, std::vector<pp::port_report> r) {
+                 [&](pp::error_code e, std::vector<pp::port_report> r) {
                    ec = e;
                    reports = std::move(r);
                  });
@@ -123,7 +123,7 @@ TEST_CASE("find over the whole range: only the last port of the list is open") {
   }
   list.push_back(port);
   std::optional<std::uint16_t> found;
-  pp::async_find_port_in_use(fx.io, list, [&](std::error_code ec, std::optional<std::uint16_t> p) {
+  pp::async_find_port_in_use(fx.io, list, [&](pp::error_code ec, std::optional<std::uint16_t> p) {
     CHECK_FALSE(ec);
     found = p;
   });
@@ -138,9 +138,9 @@ TEST_CASE("a name with several addresses: open if any accepts, closed if all ref
     pp::check_options options;
     options.host = host;
     options.timeout = 200ms;
-    std::error_code ec;
+    pp::error_code ec;
     pp::port_status status = pp::port_status::open;
-    pp::async_check_status(fx.io, port, options, [&](std::error_code e, pp::port_status s) {
+    pp::async_check_status(fx.io, port, options, [&](pp::error_code e, pp::port_status s) {
       ec = e;
       status = s;
     });
@@ -168,8 +168,8 @@ TEST_CASE("a name that does not resolve is an error, not a status") {
   test::io_fixture fx;
   pp::check_options options;
   options.host = "nowhere.test";  // not in this namespace's hosts file; no DNS server here
-  std::error_code ec;
-  pp::async_check_status(fx.io, 80, options, [&](std::error_code e, pp::port_status) { ec = e; });
+  pp::error_code ec;
+  pp::async_check_status(fx.io, 80, options, [&](pp::error_code e, pp::port_status) { ec = e; });
   fx.run(std::chrono::seconds(60));
   CHECK(ec);
   MESSAGE("resolver error: " << ec.message());
@@ -297,9 +297,9 @@ TEST_CASE("an address this host cannot reach (IPv6 switched off) is filtered, no
     pp::check_options options;
     options.host = "dual.test";  // 127.0.0.1 and ::1; ::1 is gone now
     options.timeout = 200ms;
-    std::error_code ec = asio::error::would_block;
+    pp::error_code ec = asio::error::would_block;
     pp::port_status status = pp::port_status::open;
-    pp::async_check_status(fx.io, port, options, [&](std::error_code e, pp::port_status s) {
+    pp::async_check_status(fx.io, port, options, [&](pp::error_code e, pp::port_status s) {
       ec = e;
       status = s;
     });
@@ -309,7 +309,7 @@ TEST_CASE("an address this host cannot reach (IPv6 switched off) is filtered, no
   const auto open = check(v4.local_endpoint().port());
   const auto refused_here = check(closed);
   std::ofstream("/proc/sys/net/ipv6/conf/lo/disable_ipv6") << "0\n";
-  CHECK(open == std::pair{std::error_code(), pp::port_status::open});
+  CHECK(open == std::pair{pp::error_code(), pp::port_status::open});
   // 127.0.0.1 refuses, ::1 cannot be reached: not every address refused.
-  CHECK(refused_here == std::pair{std::error_code(), pp::port_status::filtered});
+  CHECK(refused_here == std::pair{pp::error_code(), pp::port_status::filtered});
 }

@@ -14,8 +14,7 @@
 #include <optional>
 #include <sstream>
 
-#include <asio/ip/udp.hpp>
-#include <asio/read.hpp>
+#include "asio.hpp"
 
 #include "proc_net.hpp"
 
@@ -302,14 +301,14 @@ held_port hold_port(asio::io_context& io) {
     if (have_v6) {
       try {
         h.v6.emplace(test::listen_on(io, "::1", h.port));
-      } catch (const std::system_error& e) {
+      } catch (const pp::system_error& e) {
         if (e.code() == asio::error::address_in_use) continue;  // someone has [::1]:P
         have_v6 = false;  // no IPv6 loopback here: go on with IPv4 only
         MESSAGE("no listener on [::1]: " << e.code().message());
       }
     }
     h.udp.emplace(io, asio::ip::udp::v4());
-    std::error_code ec;
+    pp::error_code ec;
     h.udp->bind({ip("127.0.0.1"), h.port}, ec);
     if (ec) continue;  // UDP P is someone else's: try another P
     return h;
@@ -328,7 +327,7 @@ TEST_CASE_FIXTURE(isolated_fixture, "port_owners: this process's listeners and U
   const std::string command = own_command();
   REQUIRE_FALSE(command.empty());
 
-  std::error_code ec;
+  pp::error_code ec;
   const auto owners = pp::port_owners(held.port, ec);
   REQUIRE_FALSE(ec);
   INFO("port ", held.port, ":\n", describe(owners));
@@ -350,7 +349,7 @@ TEST_CASE_FIXTURE(isolated_fixture,
   const int self = static_cast<int>(::getpid());
   const std::string command = own_command();
 
-  std::error_code ec;
+  pp::error_code ec;
   auto owners = pp::port_owners(port, ec);
   REQUIRE_FALSE(ec);
   {
@@ -400,7 +399,7 @@ TEST_CASE_FIXTURE(isolated_fixture, "port_owners: a socket shared with a child i
   }
   ::close(pipe_fds[0]);
 
-  std::error_code ec;
+  pp::error_code ec;
   const auto owners = pp::port_owners(port, ec);
 
   // Let the child go before checking anything.
@@ -420,7 +419,7 @@ TEST_CASE("port_owners: a port nobody holds gives an empty list and no error") {
   if (!isolated()) MESSAGE("not in a network namespace of its own: other processes' sockets may show");
   // The OS chooses P and the socket that took it closes: P is free again.
   const std::uint16_t port = test::os_port();
-  std::error_code ec = asio::error::would_block;
+  pp::error_code ec = asio::error::would_block;
   const auto owners = pp::port_owners(port, ec);
   CHECK_FALSE(ec);
   INFO("port ", port, ":\n", describe(owners));

@@ -7,14 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/deferred.hpp>
-#include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/use_future.hpp>
+#include "asio.hpp"
 
 #include "support.hpp"
 
@@ -24,12 +17,12 @@ using reports = std::vector<pp::port_report>;
 
 namespace {
 
-std::pair<std::error_code, reports> scan(test::io_fixture& fx, const pp::port_list& ports,
+std::pair<pp::error_code, reports> scan(test::io_fixture& fx, const pp::port_list& ports,
                                          const pp::check_options& options = {}) {
-  std::error_code ec = asio::error::would_block;
+  pp::error_code ec = asio::error::would_block;
   reports result;
   int calls = 0;
-  pp::async_scan(fx.io, ports, options, [&](std::error_code e, reports r) {
+  pp::async_scan(fx.io, ports, options, [&](pp::error_code e, reports r) {
     ++calls;
     ec = e;
     result = std::move(r);
@@ -77,7 +70,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "every port of the list, in list order, with
 }
 
 TEST_CASE_FIXTURE(test::io_fixture, "an empty list: an empty report; bad options: an error") {
-  CHECK(scan(*this, {}) == std::pair{std::error_code(), reports{}});
+  CHECK(scan(*this, {}) == std::pair{pp::error_code(), reports{}});
   pp::check_options options;
   options.timeout = -1ms;
   CHECK(scan(*this, {80}, options).first == asio::error::invalid_argument);
@@ -101,12 +94,12 @@ TEST_CASE_FIXTURE(test::io_fixture, "out of descriptors: the window shrinks and 
   rlimit low = old;
   low.rlim_cur = lowest_free_fd() + 4;  // a few spare descriptors
   REQUIRE(::setrlimit(RLIMIT_NOFILE, &low) == 0);
-  std::error_code ec = asio::error::would_block;
+  pp::error_code ec = asio::error::would_block;
   reports r;
   pp::check_options options;
   options.concurrency = 256;
   options.timeout = 100ms;
-  pp::async_scan(io, ports, options, [&](std::error_code e, reports got) {
+  pp::async_scan(io, ports, options, [&](pp::error_code e, reports got) {
     ec = e;
     r = std::move(got);
   });
@@ -130,7 +123,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "a long scan does not hold the executor: oth
   for (int i = 0; i < 900; ++i) ports.push_back(closed[static_cast<std::size_t>(i % 3)]);
   bool scan_done = false;
   bool other_ran_first = false;
-  pp::async_scan(io, ports, [&](std::error_code ec, reports r) {
+  pp::async_scan(io, ports, [&](pp::error_code ec, reports r) {
     CHECK_FALSE(ec);
     CHECK(r.size() == ports.size());
     scan_done = true;
@@ -148,8 +141,8 @@ TEST_CASE_FIXTURE(test::io_fixture, "no descriptor at all: the scan fails with E
   const auto ports = closed_ports(3);
   none.rlim_cur = lowest_free_fd();  // not one more
   REQUIRE(::setrlimit(RLIMIT_NOFILE, &none) == 0);
-  std::error_code ec;
-  pp::async_scan(io, ports, [&](std::error_code e, reports) { ec = e; });
+  pp::error_code ec;
+  pp::async_scan(io, ports, [&](pp::error_code e, reports) { ec = e; });
   io.run_for(30s);
   ::setrlimit(RLIMIT_NOFILE, &old);
   REQUIRE(io.stopped());
@@ -163,7 +156,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "tokens and cancellation") {
   CHECK(f.get().size() == 3);
   auto op = pp::async_scan(io.get_executor(), closed, asio::experimental::deferred);
   std::size_t deferred_size = 0;
-  std::move(op)([&](std::error_code, reports r) { deferred_size = r.size(); });
+  std::move(op)([&](pp::error_code, reports r) { deferred_size = r.size(); });
   run();
   CHECK(deferred_size == 3);
   test::run_coroutine(*this, [&]() -> asio::awaitable<void> {
@@ -181,17 +174,17 @@ TEST_CASE_FIXTURE(test::io_fixture, "tokens and cancellation") {
   test::black_hole hole;
   fds_before = test::count_fds();
   asio::cancellation_signal signal;
-  std::error_code result;
+  pp::error_code result;
   reports got{{1, pp::port_status::open}};
   pp::check_options slow;
   slow.timeout = 30s;
   pp::async_scan(io, pp::port_list{closed[0], hole.port, closed[1]}, slow,
-                 asio::bind_cancellation_slot(signal.slot(), [&](std::error_code ec, reports r) {
+                 asio::bind_cancellation_slot(signal.slot(), [&](pp::error_code ec, reports r) {
                    result = ec;
                    got = std::move(r);
                  }));
   asio::steady_timer timer(io, 20ms);
-  timer.async_wait([&](std::error_code) { signal.emit(asio::cancellation_type::total); });
+  timer.async_wait([&](pp::error_code) { signal.emit(asio::cancellation_type::total); });
   run();
   CHECK(result == asio::error::operation_aborted);
   CHECK(got.empty());
@@ -213,7 +206,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "on_progress: once per port, counting, befor
     seen.push_back(p);
   };
   reports result;
-  pp::async_scan(io, list, options, [&](std::error_code ec, reports r) {
+  pp::async_scan(io, list, options, [&](pp::error_code ec, reports r) {
     CHECK_FALSE(ec);
     completed = true;
     result = std::move(r);
@@ -256,13 +249,13 @@ TEST_CASE_FIXTURE(test::io_fixture, "on_progress: once per port, counting, befor
   bool cancelled = false;
   options.timeout = 30s;
   options.on_progress = [&](const pp::scan_progress&) { after_cancel += cancelled; };
-  std::error_code result_ec;
+  pp::error_code result_ec;
   pp::async_scan(io, pp::port_list{hole.port, closed[0]}, options,
-                 asio::bind_cancellation_slot(signal.slot(), [&](std::error_code e, reports) {
+                 asio::bind_cancellation_slot(signal.slot(), [&](pp::error_code e, reports) {
                    result_ec = e;
                  }));
   asio::steady_timer timer(io, 20ms);
-  timer.async_wait([&](std::error_code) {
+  timer.async_wait([&](pp::error_code) {
     cancelled = true;
     signal.emit(asio::cancellation_type::terminal);
   });

@@ -162,7 +162,7 @@ const pp::port_lease* find_lease(const std::vector<pp::port_lease>& leases, std:
 std::uint16_t unleased_port() {
   for (int i = 0; i < 100; ++i) {
     const std::uint16_t p = test::os_port();
-    std::error_code ec;
+    pp::error_code ec;
     if (find_lease(pp::active_leases(ec), p) == nullptr && !ec) return p;
   }
   FAIL("no unleased port found");
@@ -173,7 +173,7 @@ std::uint16_t unleased_port() {
 std::uint16_t unleased_run(int n) {
   for (int i = 0; i < 100; ++i) {
     const std::uint16_t start = test::free_run(n);
-    std::error_code ec;
+    pp::error_code ec;
     const auto leases = pp::active_leases(ec);
     bool leased = ec.operator bool();
     for (int k = 0; k < n && !leased; ++k) {
@@ -255,7 +255,7 @@ TEST_CASE("a SIGKILLed holder's lease lasts its hold, then the port is free agai
   const auto [ec, port] = test::get_port_now(only(p));
   if (clock_type::now() - reported < 2s) {
     CHECK(ec == pp::error::no_available_port);
-    std::error_code lec;
+    pp::error_code lec;
     const auto leases = pp::active_leases(lec);
     const pp::port_lease* l = find_lease(leases, p);
     REQUIRE(l != nullptr);
@@ -266,7 +266,7 @@ TEST_CASE("a SIGKILLed holder's lease lasts its hold, then the port is free agai
   // Then the lease ends by itself, with nobody left to release it (bounded wait).
   bool free_again = false;
   for (int i = 0; i < 150 && !free_again; ++i) {
-    free_again = test::get_port_now(only(p)).first == std::error_code();
+    free_again = test::get_port_now(only(p)).first == pp::error_code();
     if (!free_again) std::this_thread::sleep_for(100ms);
   }
   CHECK(free_again);
@@ -283,7 +283,7 @@ TEST_CASE("a SIGKILLed holder's reservation is no longer renewed: it ends within
   REQUIRE(got == p);
   kill_child(pid);
   CHECK(test::get_port_now(only(p)).first == pp::error::no_available_port);
-  std::error_code ec;
+  pp::error_code ec;
   const auto leases = pp::active_leases(ec);
   REQUIRE_FALSE(ec);
   const pp::port_lease* l = find_lease(leases, p);
@@ -339,7 +339,7 @@ TEST_CASE("after fork() the child works, and leaves the parent's leases alone") 
     std::set<std::uint16_t> all(ports[0].begin(), ports[0].end());
     all.insert(ports[1].begin(), ports[1].end());
     if (all.size() != 100 || all.count(p) || all.count(q)) failures |= 4;
-    std::error_code ec;
+    pp::error_code ec;
     for (const auto& l : pp::active_leases(ec)) {
       if (all.count(l.port) && l.pid != ::getpid()) failures |= 8;  // its own, under its pid
     }
@@ -352,7 +352,7 @@ TEST_CASE("after fork() the child works, and leaves the parent's leases alone") 
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 0);
-  std::error_code ec;
+  pp::error_code ec;
   const auto leases = pp::active_leases(ec);
   const pp::port_lease* lp = find_lease(leases, p);
   const pp::port_lease* lq = find_lease(leases, q);
@@ -460,8 +460,8 @@ TEST_CASE("an operation in flight at fork(): the child's copy never touches the 
   options.port = p;
   options.reserve = true;
   std::vector<std::uint16_t> answer;
-  std::error_code result = asio::error::would_block;
-  pp::async_get_ports(io, 2, options, [&](std::error_code ec, std::vector<std::uint16_t> ports) {
+  pp::error_code result = asio::error::would_block;
+  pp::async_get_ports(io, 2, options, [&](pp::error_code ec, std::vector<std::uint16_t> ports) {
     result = ec;
     answer = std::move(ports);
   });
@@ -480,7 +480,7 @@ TEST_CASE("an operation in flight at fork(): the child's copy never touches the 
       std::fprintf(stderr, "child: %s\n", result.message().c_str());
     }
     if (std::find(answer.begin(), answer.end(), p) != answer.end()) failures |= 2;
-    std::error_code ec;
+    pp::error_code ec;
     const auto leases = pp::active_leases(ec);
     const pp::port_lease* lp = find_lease(leases, p);
     if (lp == nullptr || lp->pid != ::getppid()) failures |= 4;  // still the parent's
@@ -494,7 +494,7 @@ TEST_CASE("an operation in flight at fork(): the child's copy never touches the 
   REQUIRE_FALSE(result);
   REQUIRE(answer.size() == 2);
   CHECK(answer[0] == p);
-  std::error_code ec;
+  pp::error_code ec;
   const auto leases = pp::active_leases(ec);
   const pp::port_lease* lp = find_lease(leases, p);
   REQUIRE(lp != nullptr);

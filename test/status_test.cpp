@@ -3,17 +3,7 @@
 #include <array>
 #include <future>
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/bind_executor.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/experimental/as_tuple.hpp>
-#include <asio/experimental/awaitable_operators.hpp>
-#include <asio/experimental/deferred.hpp>
-#include <asio/read.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/use_future.hpp>
+#include "asio.hpp"
 
 #include "connect.hpp"
 
@@ -27,12 +17,12 @@ using clock_type = std::chrono::steady_clock;
 
 namespace {
 
-std::pair<std::error_code, pp::port_status> check(test::io_fixture& fx, std::uint16_t port,
+std::pair<pp::error_code, pp::port_status> check(test::io_fixture& fx, std::uint16_t port,
                                                   const pp::check_options& options = {}) {
-  std::error_code ec = asio::error::would_block;
+  pp::error_code ec = asio::error::would_block;
   pp::port_status status = pp::port_status::open;
   int calls = 0;
-  pp::async_check_status(fx.io, port, options, [&](std::error_code e, pp::port_status s) {
+  pp::async_check_status(fx.io, port, options, [&](pp::error_code e, pp::port_status s) {
     ++calls;
     ec = e;
     status = s;
@@ -68,8 +58,8 @@ TEST_CASE("to_string names the three states") {
 TEST_CASE_FIXTURE(test::io_fixture, "open: something accepts; closed: refused (default host)") {
   auto server = test::listen_on(io, "127.0.0.1");
   CHECK(check(*this, server.local_endpoint().port()) ==
-        std::pair{std::error_code(), pp::port_status::open});
-  CHECK(check(*this, test::closed_port()) == std::pair{std::error_code(), pp::port_status::closed});
+        std::pair{pp::error_code(), pp::port_status::open});
+  CHECK(check(*this, test::closed_port()) == std::pair{pp::error_code(), pp::port_status::closed});
   CHECK(test::count_fds() == fds_before + 1);  // the server alone
 }
 
@@ -126,7 +116,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "a probe leaves no TIME_WAIT behind: closed 
   server.non_blocking(true);
   int accepted = 0;
   for (int i = 0; i < 20; ++i) {
-    std::error_code ec;
+    pp::error_code ec;
     asio::ip::tcp::socket s = server.accept(ec);
     if (ec) break;
     ++accepted;
@@ -143,7 +133,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "the handler: not inside the initiating func
   int calls = 0;
   bool on_strand = false;
   pp::async_check_status(io.get_executor(), test::closed_port(),
-                         asio::bind_executor(strand, [&](std::error_code, pp::port_status) {
+                         asio::bind_executor(strand, [&](pp::error_code, pp::port_status) {
                            CHECK_FALSE(initiating);
                            ++calls;
                            on_strand = strand.running_in_this_thread();
@@ -166,7 +156,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "every completion token") {
   SUBCASE("deferred") {
     auto op = pp::async_check_status(io, port, asio::experimental::deferred);
     pp::port_status status = pp::port_status::filtered;
-    std::move(op)([&](std::error_code, pp::port_status s) { status = s; });
+    std::move(op)([&](pp::error_code, pp::port_status s) { status = s; });
     run();
     CHECK(status == pp::port_status::open);
   }
@@ -194,14 +184,14 @@ TEST_CASE_FIXTURE(test::io_fixture, "cancellation: a slot, or `||` with a timer,
   for (const auto type : {asio::cancellation_type::terminal, asio::cancellation_type::partial,
                           asio::cancellation_type::total}) {
     asio::cancellation_signal signal;
-    std::error_code result;
+    pp::error_code result;
     pp::async_check_status(io, hole.port, options,
                            asio::bind_cancellation_slot(signal.slot(),
-                                                        [&](std::error_code ec, pp::port_status) {
+                                                        [&](pp::error_code ec, pp::port_status) {
                                                           result = ec;
                                                         }));
     asio::steady_timer timer(io, 20ms);
-    timer.async_wait([&](std::error_code) { signal.emit(type); });
+    timer.async_wait([&](pp::error_code) { signal.emit(type); });
     run();
     CHECK(result == asio::error::operation_aborted);
   }
@@ -225,7 +215,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "many probes at once, from two threads") {
   for (int i = 0; i < 200; ++i) {
     const bool want_open = i % 2 == 0;
     pp::async_check_status(io, want_open ? open : closed,
-                           [&right, want_open](std::error_code ec, pp::port_status s) {
+                           [&right, want_open](pp::error_code ec, pp::port_status s) {
                              if (!ec && (s == pp::port_status::open) == want_open) ++right;
                            });
   }
@@ -270,7 +260,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "a refused probe's socket is kept and connec
       // The listener got that connection, already reset (SO_LINGER {1, 0}).
       asio::ip::tcp::socket served = listener.accept();
       std::array<char, 1> byte{};
-      std::error_code read_ec;
+      pp::error_code read_ec;
       asio::read(served, asio::buffer(byte), read_ec);
       CHECK((read_ec == asio::error::connection_reset || read_ec == asio::error::eof));
       // And a new refused one is kept again, until the spares go.

@@ -38,12 +38,7 @@
 #include <thread>
 #include <vector>
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/strand.hpp>
+#include "asio.hpp"
 
 #include <netinet/in.h>
 #include <poll.h>
@@ -251,7 +246,7 @@ int main(int argc, char** argv) {
     asio::io_context warm;
     pp::get_port_options o;
     o.hold = 0ms;
-    pp::async_get_port(warm, o, [](std::error_code, std::uint16_t) {});
+    pp::async_get_port(warm, o, [](pp::error_code, std::uint16_t) {});
     warm.run_for(20s);
   }
   const std::size_t fds_before = count_fds();
@@ -303,7 +298,7 @@ int main(int argc, char** argv) {
         const auto started_at = clock_type::now();
         const auto hold = std::chrono::milliseconds(pick(200));
         // Called once per operation; then the next one starts (on this thread's context).
-        auto finish = [&st, &mine, &io, &ts, id, signal](std::error_code ec) {
+        auto finish = [&st, &mine, &io, &ts, id, signal](pp::error_code ec) {
           st.calls[static_cast<std::size_t>(id)].fetch_add(1);
           ++st.completed;
           if (ec == asio::error::operation_aborted) {
@@ -323,13 +318,13 @@ int main(int argc, char** argv) {
         if (pick(2) == 0) go.port = pp::port_numbers(40000, 40100);
         switch (kind) {
           case op_get_port:
-            pp::async_get_port(strand, go, asio::bind_cancellation_slot(slot, [&st, finish, started_at, hold](std::error_code ec, std::uint16_t p) {
+            pp::async_get_port(strand, go, asio::bind_cancellation_slot(slot, [&st, finish, started_at, hold](pp::error_code ec, std::uint16_t p) {
               if (!ec && hold > 0ms) st.handed_out(p, started_at, hold, op_get_port);
               finish(ec);
             }));
             break;
           case op_get_ports:
-            pp::async_get_ports(strand, 2, go, asio::bind_cancellation_slot(slot, [&st, finish, started_at, hold](std::error_code ec, std::vector<std::uint16_t> ps) {
+            pp::async_get_ports(strand, 2, go, asio::bind_cancellation_slot(slot, [&st, finish, started_at, hold](pp::error_code ec, std::vector<std::uint16_t> ps) {
               if (!ec && hold > 0ms) {
                 for (auto p : ps) st.handed_out(p, started_at, hold, op_get_ports);
               }
@@ -337,28 +332,28 @@ int main(int argc, char** argv) {
             }));
             break;
           case op_listen:
-            pp::async_listen(strand, go, asio::bind_cancellation_slot(slot, [&st, finish, started_at, hold](std::error_code ec, tcp::acceptor a) {
+            pp::async_listen(strand, go, asio::bind_cancellation_slot(slot, [&st, finish, started_at, hold](pp::error_code ec, tcp::acceptor a) {
               if (!ec && hold > 0ms) st.handed_out(a.local_endpoint().port(), started_at, hold, op_listen);
               finish(ec);
             }));
             break;
           case op_check:
-            pp::async_check_status(strand, port, co, asio::bind_cancellation_slot(slot, [finish](std::error_code ec, pp::port_status) { finish(ec); }));
+            pp::async_check_status(strand, port, co, asio::bind_cancellation_slot(slot, [finish](pp::error_code ec, pp::port_status) { finish(ec); }));
             break;
           case op_find:
             pp::async_find_port_in_use(strand, pp::port_list(probe_ports), co,
-                                       asio::bind_cancellation_slot(slot, [finish](std::error_code ec, std::optional<std::uint16_t>) { finish(ec); }));
+                                       asio::bind_cancellation_slot(slot, [finish](pp::error_code ec, std::optional<std::uint16_t>) { finish(ec); }));
             break;
           case op_scan:
             pp::async_scan(strand, pp::port_list(probe_ports), co,
-                           asio::bind_cancellation_slot(slot, [finish](std::error_code ec, std::vector<pp::port_report>) { finish(ec); }));
+                           asio::bind_cancellation_slot(slot, [finish](pp::error_code ec, std::vector<pp::port_report>) { finish(ec); }));
             break;
           case op_wait: {
             pp::wait_options wo;
             wo.timeout = std::chrono::milliseconds(50 + pick(200));
             wo.interval = 10ms;
             pp::async_wait_for_status(strand, port, pp::port_status::open, wo,
-                                      asio::bind_cancellation_slot(slot, [finish](std::error_code ec) { finish(ec); }));
+                                      asio::bind_cancellation_slot(slot, [finish](pp::error_code ec) { finish(ec); }));
             break;
           }
           default:
@@ -367,7 +362,7 @@ int main(int argc, char** argv) {
         if (pick(3) == 0) {  // cancelled at a random moment, on the operation's strand
           auto timer = std::make_shared<asio::steady_timer>(strand, std::chrono::milliseconds(pick(20)));
           ++st.cancelled_sent;
-          timer->async_wait([timer, signal](std::error_code) {
+          timer->async_wait([timer, signal](pp::error_code) {
             signal->emit(asio::cancellation_type::terminal);
           });
         }
@@ -410,7 +405,7 @@ int main(int argc, char** argv) {
   // Every hold was under 200 ms: the leases are gone within a few seconds (bounded).
   std::size_t leases = 0;
   for (int i = 0; i < 100; ++i) {
-    std::error_code ec;
+    pp::error_code ec;
     leases = pp::active_leases(ec).size();
     if (leases == 0) break;
     std::this_thread::sleep_for(50ms);  // waiting out holds, not synchronising

@@ -13,11 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include <asio/awaitable.hpp>
-#include <asio/co_spawn.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/ip/v6_only.hpp>
+#include "asio.hpp"
 #include <doctest/doctest.h>
 
 #include <portprobe/get_port.hpp>
@@ -98,7 +94,7 @@ inline bool can_listen(const std::string& address, std::uint16_t port) {
   try {
     listen_on(io, address, port);
     return true;
-  } catch (const std::system_error&) {
+  } catch (const portprobe::system_error&) {
     return false;
   }
 }
@@ -122,11 +118,11 @@ inline std::uint16_t closed_port(const char* address = "127.0.0.1") {
 /// port. Safe in a forked child too. A template only so that the test units
 /// that never call it do not compile the operation.
 template <typename Options = portprobe::get_port_options>
-std::pair<std::error_code, std::uint16_t> get_port_now(const Options& options) {
+std::pair<portprobe::error_code, std::uint16_t> get_port_now(const Options& options) {
   asio::io_context io;
-  std::error_code ec = asio::error::would_block;
+  portprobe::error_code ec = asio::error::would_block;
   std::uint16_t port = 0;
-  portprobe::async_get_port(io, options, [&](std::error_code e, std::uint16_t p) {
+  portprobe::async_get_port(io, options, [&](portprobe::error_code e, std::uint16_t p) {
     ec = e;
     port = p;
   });
@@ -192,7 +188,7 @@ struct black_hole {
       clients.emplace_back(io);
       bool connected = false;
       clients.back().async_connect(acceptor.local_endpoint(),
-                                   [&](std::error_code ec) { connected = !ec; });
+                                   [&](portprobe::error_code ec) { connected = !ec; });
       io.restart();
       io.run_for(std::chrono::milliseconds(300));
       if (!connected) {

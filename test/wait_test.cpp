@@ -1,10 +1,6 @@
 #include <portprobe/wait.hpp>
 
-#include <asio/bind_cancellation_slot.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/steady_timer.hpp>
-#include <asio/use_awaitable.hpp>
-#include <asio/use_future.hpp>
+#include "asio.hpp"
 
 #include "support.hpp"
 
@@ -14,9 +10,9 @@ using clock_type = std::chrono::steady_clock;
 
 TEST_CASE_FIXTURE(test::io_fixture, "a port already open: success at once") {
   auto server = test::listen_on(io, "127.0.0.1");
-  std::error_code ec = asio::error::would_block;
+  pp::error_code ec = asio::error::would_block;
   pp::async_wait_for_status(io, server.local_endpoint().port(), pp::port_status::open,
-                            [&](std::error_code e) { ec = e; });
+                            [&](pp::error_code e) { ec = e; });
   run();
   CHECK_FALSE(ec);
 }
@@ -25,12 +21,12 @@ TEST_CASE_FIXTURE(test::io_fixture, "a server comes up later: the wait ends when
   const std::uint16_t port = test::closed_port();
   std::optional<asio::ip::tcp::acceptor> server;
   asio::steady_timer later(io, 150ms);
-  later.async_wait([&](std::error_code) { server.emplace(test::listen_on(io, "127.0.0.1", port)); });
-  std::error_code ec = asio::error::would_block;
+  later.async_wait([&](pp::error_code) { server.emplace(test::listen_on(io, "127.0.0.1", port)); });
+  pp::error_code ec = asio::error::would_block;
   clock_type::time_point when{};
   pp::wait_options options;
   options.interval = 20ms;
-  pp::async_wait_for_status(io, port, pp::port_status::open, options, [&](std::error_code e) {
+  pp::async_wait_for_status(io, port, pp::port_status::open, options, [&](pp::error_code e) {
     ec = e;
     when = clock_type::now();
     CHECK(server.has_value());
@@ -45,12 +41,12 @@ TEST_CASE_FIXTURE(test::io_fixture, "wait for closed: the server goes away") {
   std::optional<asio::ip::tcp::acceptor> server = test::listen_on(io, "127.0.0.1");
   const std::uint16_t port = server->local_endpoint().port();
   asio::steady_timer later(io, 100ms);
-  later.async_wait([&](std::error_code) { server.reset(); });
-  std::error_code ec = asio::error::would_block;
+  later.async_wait([&](pp::error_code) { server.reset(); });
+  pp::error_code ec = asio::error::would_block;
   pp::wait_options options;
   options.interval = 10ms;
   pp::async_wait_for_status(io, port, pp::port_status::closed, options,
-                            [&](std::error_code e) { ec = e; });
+                            [&](pp::error_code e) { ec = e; });
   run();
   CHECK_FALSE(ec);
   CHECK_FALSE(server.has_value());
@@ -60,9 +56,9 @@ TEST_CASE_FIXTURE(test::io_fixture, "past the timeout: asio::error::timed_out") 
   pp::wait_options options;
   options.timeout = 300ms;
   const auto start = clock_type::now();
-  std::error_code ec;
+  pp::error_code ec;
   pp::async_wait_for_status(io, test::closed_port(), pp::port_status::open, options,
-                            [&](std::error_code e) { ec = e; });
+                            [&](pp::error_code e) { ec = e; });
   run();
   CHECK(ec == asio::error::timed_out);
   CHECK(clock_type::now() - start >= 290ms);
@@ -70,20 +66,20 @@ TEST_CASE_FIXTURE(test::io_fixture, "past the timeout: asio::error::timed_out") 
   // A black hole is not "closed" either: waiting for closed times out.
   test::black_hole hole;
   pp::async_wait_for_status(io, hole.port, pp::port_status::closed, options,
-                            [&](std::error_code e) { ec = e; });
+                            [&](pp::error_code e) { ec = e; });
   run();
   CHECK(ec == asio::error::timed_out);
 }
 
 TEST_CASE_FIXTURE(test::io_fixture, "bad arguments") {
-  std::error_code ec;
-  pp::async_wait_for_status(io, 0, pp::port_status::open, [&](std::error_code e) { ec = e; });
+  pp::error_code ec;
+  pp::async_wait_for_status(io, 0, pp::port_status::open, [&](pp::error_code e) { ec = e; });
   run();
   CHECK(ec == asio::error::invalid_argument);
   pp::wait_options options;
   options.interval = -1ms;
   pp::async_wait_for_status(io, 80, pp::port_status::open, options,
-                            [&](std::error_code e) { ec = e; });
+                            [&](pp::error_code e) { ec = e; });
   run();
   CHECK(ec == asio::error::invalid_argument);
 }
@@ -93,7 +89,7 @@ TEST_CASE_FIXTURE(test::io_fixture, "tokens, handler once, cancellation") {
   const std::uint16_t open = server.local_endpoint().port();
   bool initiating = true;
   int calls = 0;
-  pp::async_wait_for_status(io, open, pp::port_status::open, [&](std::error_code) {
+  pp::async_wait_for_status(io, open, pp::port_status::open, [&](pp::error_code) {
     CHECK_FALSE(initiating);
     ++calls;
   });
@@ -109,12 +105,12 @@ TEST_CASE_FIXTURE(test::io_fixture, "tokens, handler once, cancellation") {
   }());
   // Waiting for a closed port to open, cancelled: operation_aborted at once.
   asio::cancellation_signal signal;
-  std::error_code ec;
+  pp::error_code ec;
   pp::async_wait_for_status(io, test::closed_port(), pp::port_status::open,
                             asio::bind_cancellation_slot(signal.slot(),
-                                                         [&](std::error_code e) { ec = e; }));
+                                                         [&](pp::error_code e) { ec = e; }));
   asio::steady_timer timer(io, 120ms);
-  timer.async_wait([&](std::error_code) { signal.emit(asio::cancellation_type::terminal); });
+  timer.async_wait([&](pp::error_code) { signal.emit(asio::cancellation_type::terminal); });
   const auto start = clock_type::now();
   run();
   CHECK(ec == asio::error::operation_aborted);
@@ -126,13 +122,13 @@ TEST_CASE_FIXTURE(test::io_fixture, "a timeout of centuries does not overflow in
   const std::uint16_t port = test::closed_port();
   std::optional<asio::ip::tcp::acceptor> server;
   asio::steady_timer later(io, 100ms);
-  later.async_wait([&](std::error_code) { server.emplace(test::listen_on(io, "127.0.0.1", port)); });
+  later.async_wait([&](pp::error_code) { server.emplace(test::listen_on(io, "127.0.0.1", port)); });
   pp::wait_options options;
   options.timeout = std::chrono::milliseconds::max();
   options.interval = 10ms;
-  std::error_code ec = asio::error::would_block;
+  pp::error_code ec = asio::error::would_block;
   pp::async_wait_for_status(io, port, pp::port_status::open, options,
-                            [&](std::error_code e) { ec = e; });
+                            [&](pp::error_code e) { ec = e; });
   run();
   CHECK_FALSE(ec);
 }

@@ -1,12 +1,13 @@
 // portprobe/error.hpp: the "portprobe" error category.
 //
-// Operations report OS errors as they are (a std::error_code in the system
-// category, comparable with std::errc and asio::error). The conditions below are
-// portprobe's own.
+// Operations report OS errors as they are (a portprobe::error_code in the system category,
+// comparable with std::errc and asio::error). The conditions below are portprobe's own.
 #pragma once
 
 #include <string>
 #include <system_error>
+
+#include <portprobe/config.hpp>
 
 namespace portprobe {
 
@@ -17,13 +18,26 @@ enum class error {
   no_available_port = 1,
 };
 
-/// The category of portprobe::error. Its name() is "portprobe". Thread-safe.
-const std::error_category& error_category() noexcept;
+#if PORTPROBE_BOOST_ASIO
+using error_category_type = ::boost::system::error_category;
+#else
+using error_category_type = ::std::error_category;
+#endif
 
-/// Makes a std::error_code of the "portprobe" category.
-std::error_code make_error_code(error e) noexcept;
+/// The category of portprobe::error (a std::error_category, or a
+/// boost::system::error_category in the Boost.Asio flavour). Its name() is
+/// "portprobe". Thread-safe.
+PORTPROBE_API const error_category_type& error_category() noexcept;
+
+/// Makes an error_code of the "portprobe" category.
+PORTPROBE_API error_code make_error_code(error e) noexcept;
 
 }  // namespace portprobe
 
+#if PORTPROBE_BOOST_ASIO
+template <>
+struct boost::system::is_error_code_enum<portprobe::error> : std::true_type {};
+#else
 template <>
 struct std::is_error_code_enum<portprobe::error> : std::true_type {};
+#endif

@@ -5,6 +5,8 @@
 #include <optional>
 #include <system_error>
 
+#include <portprobe/config.hpp>
+
 #include <portprobe/ports.hpp>
 #include <portprobe/status.hpp>
 
@@ -12,7 +14,7 @@ namespace portprobe {
 
 /// The completion signature of async_find_port_in_use() and
 /// async_find_port_not_in_use().
-using find_signature = void(std::error_code, std::optional<std::uint16_t>);
+using find_signature = void(error_code, std::optional<std::uint16_t>);
 
 /// Asynchronously finds the first port of `ports`, **in list order**, whose
 /// status is `open` (in use).
@@ -31,7 +33,7 @@ using find_signature = void(std::error_code, std::optional<std::uint16_t>);
 /// @param token   Any completion token for find_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
+/// `void(error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
 /// when no port has the status (an empty list too). Errors as for
 /// async_check_status().
 ///
@@ -68,7 +70,7 @@ auto async_find_port_in_use(ExecutorOrContext&& ex, const port_list& ports,
 /// @param token Any completion token for find_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
+/// `void(error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
 /// when no port is open. Errors: EMFILE with nothing in flight,
 /// operation_aborted.
 ///
@@ -105,7 +107,7 @@ auto async_find_port_in_use(ExecutorOrContext&& ex, const port_list& ports,
 /// @param token   Any completion token for find_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
+/// `void(error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
 /// when no port is closed (an empty list too). Errors as for
 /// async_check_status().
 ///
@@ -141,7 +143,7 @@ auto async_find_port_not_in_use(
 /// @param token Any completion token for find_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
+/// `void(error_code ec, std::optional<std::uint16_t> port)`: std::nullopt
 /// when no port is closed. Errors: EMFILE with nothing in flight,
 /// operation_aborted.
 ///

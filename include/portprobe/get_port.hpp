@@ -9,7 +9,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <asio/async_result.hpp>
+#include <portprobe/detail/asio.hpp>
 
 #include <portprobe/detail/async.hpp>
 #include <portprobe/error.hpp>
@@ -60,8 +60,8 @@ struct get_port_options {
 };
 
 /// The completion signatures of async_get_port() and async_get_ports().
-using get_port_signature = void(std::error_code, std::uint16_t);
-using get_ports_signature = void(std::error_code, std::vector<std::uint16_t>);
+using get_port_signature = void(error_code, std::uint16_t);
+using get_ports_signature = void(error_code, std::vector<std::uint16_t>);
 
 /// Asynchronously finds a free TCP port.
 ///
@@ -89,7 +89,7 @@ using get_ports_signature = void(std::error_code, std::vector<std::uint16_t>);
 /// @param token   Any completion token for get_port_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, std::uint16_t port)`. Errors:
+/// `void(error_code ec, std::uint16_t port)`. Errors:
 /// error::no_available_port; asio::error::invalid_argument for a `host` that
 /// is not an IP address or a negative `hold`; the OS error of the bind
 /// (std::errc::address_not_available for a `host` that is not an address of
@@ -128,7 +128,7 @@ auto async_get_port(ExecutorOrContext&& ex, const get_port_options& options,
 /// @param token Any completion token for get_port_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, std::uint16_t port)`; errors as for the overload
+/// `void(error_code ec, std::uint16_t port)`; errors as for the overload
 /// with options (error::no_available_port, the OS error of the bind,
 /// operation_aborted); on error the port is 0 and nothing stays locked.
 ///
@@ -165,7 +165,7 @@ auto async_get_port(ExecutorOrContext&& ex,
 /// @param token   Any completion token for get_ports_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, std::vector<std::uint16_t> ports)`: `count`
+/// `void(error_code ec, std::vector<std::uint16_t> ports)`: `count`
 /// distinct ports in the order found, or an empty vector with the error (as
 /// for async_get_port(), and error::no_available_port when fewer than `count`
 /// can be had).

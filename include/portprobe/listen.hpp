@@ -1,14 +1,14 @@
 // portprobe/listen.hpp: the zero-race form of get-port.
 #pragma once
 
-#include <asio/ip/tcp.hpp>
+#include <portprobe/detail/asio.hpp>
 
 #include <portprobe/get_port.hpp>
 
 namespace portprobe {
 
 /// The completion signature of async_listen().
-using listen_signature = void(std::error_code, asio::ip::tcp::acceptor);
+using listen_signature = void(error_code, asio::ip::tcp::acceptor);
 
 /// Asynchronously chooses a port exactly as async_get_port() does and hands
 /// back an acceptor already bound and listening on it.
@@ -32,7 +32,7 @@ using listen_signature = void(std::error_code, asio::ip::tcp::acceptor);
 /// @param token   Any completion token for listen_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, asio::ip::tcp::acceptor acceptor)`; the acceptor's
+/// `void(error_code ec, asio::ip::tcp::acceptor acceptor)`; the acceptor's
 /// executor is `ex` (or the context's executor); on error it is closed. Errors
 /// as for async_get_port(), and asio::error::invalid_argument for
 /// `options.time_wait`.

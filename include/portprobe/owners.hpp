@@ -6,7 +6,7 @@
 #include <system_error>
 #include <vector>
 
-#include <asio/ip/address.hpp>
+#include <portprobe/detail/asio.hpp>
 
 namespace portprobe {
 
@@ -23,6 +23,6 @@ struct port_owner {
 /// /proc/net/{tcp,tcp6,udp,udp6} and /proc/PID/fd. Synchronous (reads /proc);
 /// thread-safe. A socket held by several processes (inherited) is listed once
 /// per process. On a system without /proc/net: empty, `ec` set.
-std::vector<port_owner> port_owners(std::uint16_t port, std::error_code& ec);
+PORTPROBE_API std::vector<port_owner> port_owners(std::uint16_t port, error_code& ec);
 
 }  // namespace portprobe

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include <portprobe/config.hpp>
+
 namespace portprobe {
 
 /// Lowest port that port_numbers() accepts (the first unprivileged port).
@@ -69,7 +71,7 @@ class port_range {
   }
 
  private:
-  friend port_range port_numbers(int from, int to);
+  friend PORTPROBE_API port_range port_numbers(int from, int to);
   constexpr port_range(std::uint32_t from, std::uint32_t end) noexcept
       : from_(from), end_(end) {}
   std::uint32_t from_ = 0;
@@ -81,7 +83,7 @@ class port_range {
 /// Throws std::out_of_range ("'from' must be between 1024 and 65535", or 'to')
 /// when a bound lies outside [min_port, max_port], and std::invalid_argument
 /// ("`to` must be greater than or equal to `from`") when to < from.
-port_range port_numbers(int from, int to);
+PORTPROBE_API port_range port_numbers(int from, int to);
 
 /// An ordered list of ports (1-65535), empty by default. Duplicates are kept;
 /// order is the caller's. Stored as runs of consecutive ports, so a list made
@@ -90,7 +92,7 @@ port_range port_numbers(int from, int to);
 /// Constructible (implicitly) from a single port, a braced list, a port_range
 /// and any range of integral values. A value out of 1-65535 throws
 /// std::out_of_range naming the value. A value type, safe to copy across threads.
-class port_list {
+class PORTPROBE_API port_list {
   struct run {
     std::uint16_t first;
     std::uint16_t last;
@@ -201,7 +203,7 @@ class port_list {
 /// std::invalid_argument, with a message naming the bad item, for an empty list
 /// or item, a value that is not a number, a port out of range, a reversed range
 /// ("5000-4000") or a malformed one ("1-2-3").
-port_list parse_port_list(std::string_view text);
+PORTPROBE_API port_list parse_port_list(std::string_view text);
 
 }  // namespace portprobe
 

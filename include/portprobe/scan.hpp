@@ -5,13 +5,15 @@
 #include <system_error>
 #include <vector>
 
+#include <portprobe/config.hpp>
+
 #include <portprobe/ports.hpp>
 #include <portprobe/status.hpp>
 
 namespace portprobe {
 
 /// The completion signature of async_scan().
-using scan_signature = void(std::error_code, std::vector<port_report>);
+using scan_signature = void(error_code, std::vector<port_report>);
 
 /// Asynchronously probes every port of `ports` and reports each, in list order.
 ///
@@ -25,7 +27,7 @@ using scan_signature = void(std::error_code, std::vector<port_report>);
 /// @param token   Any completion token for scan_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, std::vector<portprobe::port_report> reports)`,
+/// `void(error_code ec, std::vector<portprobe::port_report> reports)`,
 /// one report per port of the list, in its order (empty on error). Errors as
 /// for async_check_status().
 ///
@@ -60,7 +62,7 @@ auto async_scan(ExecutorOrContext&& ex, const port_list& ports, const check_opti
 /// @param token Any completion token for scan_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, std::vector<portprobe::port_report> reports)`,
+/// `void(error_code ec, std::vector<portprobe::port_report> reports)`,
 /// one report per port, in list order (empty on error). Errors: EMFILE with
 /// nothing in flight, operation_aborted.
 ///

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <system_error>
 
-#include <asio/async_result.hpp>
+#include <portprobe/detail/asio.hpp>
 
 #include <portprobe/detail/async.hpp>
 #include <portprobe/error.hpp>
@@ -13,7 +13,7 @@
 namespace portprobe {
 
 /// The completion signature of async_check_status().
-using check_signature = void(std::error_code, port_status);
+using check_signature = void(error_code, port_status);
 
 /// Asynchronously probes `port` on `options.host` with a TCP connect.
 ///
@@ -32,7 +32,7 @@ using check_signature = void(std::error_code, port_status);
 /// @param token   Any completion token for check_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, portprobe::port_status status)`. A status, closed
+/// `void(error_code ec, portprobe::port_status status)`. A status, closed
 /// and filtered included, is a result, not an error. Errors: a host name that
 /// does not resolve (the resolver's error); port 0 or a non-positive timeout
 /// (asio::error::invalid_argument); out of descriptors (EMFILE);
@@ -69,7 +69,7 @@ auto async_check_status(ExecutorOrContext&& ex, std::uint16_t port, const check_
 /// @param token Any completion token for check_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec, portprobe::port_status status)`: open, closed or
+/// `void(error_code ec, portprobe::port_status status)`: open, closed or
 /// filtered. Errors: port 0 (asio::error::invalid_argument), EMFILE,
 /// operation_aborted; on error `status` is filtered.
 ///

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include <portprobe/config.hpp>
+
 namespace portprobe {
 
 /// nmap's port states, as a TCP connect probe sees them.
@@ -20,7 +22,7 @@ enum class port_status {
 };
 
 /// "open", "closed" or "filtered".
-std::string_view to_string(port_status status) noexcept;
+PORTPROBE_API std::string_view to_string(port_status status) noexcept;
 
 /// One port's status (what async_scan() reports).
 struct port_report {

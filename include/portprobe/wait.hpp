@@ -4,13 +4,15 @@
 #include <cstdint>
 #include <system_error>
 
+#include <portprobe/config.hpp>
+
 #include <portprobe/status.hpp>
 #include <portprobe/status_types.hpp>
 
 namespace portprobe {
 
 /// The completion signature of async_wait_for_status().
-using wait_signature = void(std::error_code);
+using wait_signature = void(error_code);
 
 /// Asynchronously waits until `port` on `options.host` has status `wanted`:
 /// `open` (a server came up) or `closed` (it went away; a filtered port is not
@@ -24,7 +26,7 @@ using wait_signature = void(std::error_code);
 /// @param token   Any completion token for wait_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec)`: success once the status is reached;
+/// `void(error_code ec)`: success once the status is reached;
 /// asio::error::timed_out past `options.timeout`; asio::error::invalid_argument
 /// for port 0, a negative timeout or interval; a host name that does not
 /// resolve: the resolver's error; asio::error::operation_aborted when
@@ -63,7 +65,7 @@ auto async_wait_for_status(ExecutorOrContext&& ex, std::uint16_t port, port_stat
 /// @param token  Any completion token for wait_signature.
 ///
 /// @par Completion signature
-/// `void(std::error_code ec)`: success once the status is reached;
+/// `void(error_code ec)`: success once the status is reached;
 /// asio::error::timed_out after 10 s; asio::error::invalid_argument for port 0;
 /// operation_aborted when cancelled.
 ///

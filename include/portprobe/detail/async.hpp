@@ -7,10 +7,7 @@
 
 #include <type_traits>
 
-#include <asio/async_result.hpp>
-#include <asio/execution/executor.hpp>
-#include <asio/execution_context.hpp>
-#include <asio/is_executor.hpp>
+#include <portprobe/detail/asio.hpp>
 
 namespace portprobe::detail {
 
@@ -51,5 +48,26 @@ executor_of_t<T> executor_of(T& t) {
 /// The completion token used when none is given: the executor's default.
 template <typename T>
 using default_token_t = asio::default_completion_token_t<executor_of_t<T>>;
+
+/// Posts a composed operation (`self`) to its handler's associated executor, never running
+/// it inside this call: asio::post(std::move(self)) where that executor can be required
+/// never to block. A type-erased handler's executor (asio::any_completion_executor, Asio
+/// 1.26 and newer, for an asio::any_completion_handler) can only be preferred so, and
+/// asio::post rejects it: it gets execute() on the executor preferred never-blocking, which
+/// the executor it wraps (an io_context's, a strand) honours.
+template <typename Self>
+void post_self(Self&& self) {
+  using executor_type = asio::associated_executor_t<std::decay_t<Self>>;
+  if constexpr (asio::can_require<executor_type, asio::execution::blocking_t::never_t>::value ||
+                !asio::execution::is_executor<executor_type>::value) {
+    asio::post(std::forward<Self>(self));
+  } else {
+    const executor_type ex = asio::get_associated_executor(self);
+    const auto alloc = asio::get_associated_allocator(self);
+    asio::prefer(ex, asio::execution::blocking.never, asio::execution::relationship.fork,
+                 asio::execution::allocator(alloc))
+        .execute(std::forward<Self>(self));
+  }
+}
 
 }  // namespace portprobe::detail

@@ -16,10 +16,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/cancellation_signal.hpp>
-#include <asio/io_context.hpp>
-#include <asio/ip/tcp.hpp>
+#include <portprobe/detail/asio.hpp>
 
 #include <portprobe/detail/completion.hpp>
 
@@ -37,14 +34,14 @@ enum class port_request {
 };
 
 class get_port_engine;
-void start_get_port_engine(const asio::any_io_executor& ex,
+PORTPROBE_API void start_get_port_engine(const asio::any_io_executor& ex,
                            std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
                            one_shot done);
-void start_get_port_engine(const asio::io_context::executor_type& ex,
+PORTPROBE_API void start_get_port_engine(const asio::io_context::executor_type& ex,
                            std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
                            one_shot done);
 
-class get_port_engine {
+class PORTPROBE_API get_port_engine {
  public:
   /// Validates and copies `options` (nothing else: no probe, no registry).
   get_port_engine(const get_port_options& options, port_request request, std::size_t count = 1);
@@ -52,7 +49,7 @@ class get_port_engine {
   get_port_engine& operator=(const get_port_engine&) = delete;
   ~get_port_engine();  // closes a socket not taken; gives back claims not handed over
 
-  std::error_code error() const noexcept;
+  error_code error() const noexcept;
   /// The ports found, in order (empty on error).
   const std::vector<std::uint16_t>& ports() const noexcept;
   /// On success, once the operation has taken ports() (and the socket): the
@@ -102,11 +99,11 @@ class get_port_engine {
 /// over; then `engine` holds the result. Destroyed unrun (its executor's
 /// context destroyed first), `done` is destroyed and the engine, once its last
 /// owner lets go, gives its claims back.
-void start_get_port_engine(const asio::any_io_executor& ex,
+PORTPROBE_API void start_get_port_engine(const asio::any_io_executor& ex,
                            std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
                            one_shot done);
 /// The same for a plain io_context's executor, posted to without type erasure.
-void start_get_port_engine(const asio::io_context::executor_type& ex,
+PORTPROBE_API void start_get_port_engine(const asio::io_context::executor_type& ex,
                            std::shared_ptr<get_port_engine> engine, asio::cancellation_slot slot,
                            one_shot done);
 

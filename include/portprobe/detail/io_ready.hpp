@@ -8,23 +8,22 @@
 
 #include <system_error>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/ip/tcp.hpp>
+#include <portprobe/detail/asio.hpp>
 
 namespace portprobe::detail {
 
 /// No error when `ex`'s context has its reactor (made now if need be), else
 /// why it cannot be made (too_many_files_open, say). Never throws.
-std::error_code io_ready(const asio::any_io_executor& ex) noexcept;
+PORTPROBE_API error_code io_ready(const asio::any_io_executor& ex) noexcept;
 
 /// The exception being handled (inside a catch block) as an error code: a
 /// std::system_error's own, not_enough_memory for std::bad_alloc, else
 /// resource_unavailable_try_again.
-std::error_code current_exception_code() noexcept;
+PORTPROBE_API error_code current_exception_code() noexcept;
 
 /// A closed acceptor on `ex`; when `ex`'s context cannot make its reactor, a
 /// closed acceptor on the library's spare context (made when the library is
 /// loaded, so that it exists before descriptors run out), and `ec` says why.
-asio::ip::tcp::acceptor make_acceptor(const asio::any_io_executor& ex, std::error_code& ec) noexcept;
+PORTPROBE_API asio::ip::tcp::acceptor make_acceptor(const asio::any_io_executor& ex, error_code& ec) noexcept;
 
 }  // namespace portprobe::detail

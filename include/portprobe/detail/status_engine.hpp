@@ -13,8 +13,7 @@
 #include <system_error>
 #include <vector>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/cancellation_signal.hpp>
+#include <portprobe/detail/asio.hpp>
 
 #include <portprobe/detail/completion.hpp>
 #include <portprobe/detail/window.hpp>
@@ -28,7 +27,7 @@ namespace portprobe::detail {
 
 /// What the engine hands back to the operation.
 struct status_result {
-  std::error_code ec;
+  error_code ec;
   bool aborted = false;  // ended by the caller's cancellation
   ordered_window::goal goal = ordered_window::goal::all;
   std::vector<std::uint16_t> ports;
@@ -37,7 +36,7 @@ struct status_result {
 };
 
 /// The options checked, or the error they deserve.
-std::error_code validate(const check_options& options) noexcept;
+PORTPROBE_API error_code validate(const check_options& options) noexcept;
 
 /// Starts probing `result->ports` on `ex`, through a strand of its own. A
 /// cancellation emitted on `slot` (if connected) ends it with
@@ -46,8 +45,8 @@ std::error_code validate(const check_options& options) noexcept;
 /// dispatched to the strand: it may run within this call when the caller runs
 /// on `ex`'s execution context, so `done` must not complete the caller's
 /// handler directly (the operation posts it).
-void start_status_engine(const asio::any_io_executor& ex, std::shared_ptr<status_result> result,
-                         const check_options& options, std::error_code invalid,
+PORTPROBE_API void start_status_engine(const asio::any_io_executor& ex, std::shared_ptr<status_result> result,
+                         const check_options& options, error_code invalid,
                          asio::cancellation_slot slot, one_shot done);
 
 }  // namespace portprobe::detail

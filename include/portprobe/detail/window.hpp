@@ -8,13 +8,15 @@
 #include <optional>
 #include <vector>
 
+#include <portprobe/config.hpp>
+
 namespace portprobe {
 enum class port_status;
 }
 
 namespace portprobe::detail {
 
-class ordered_window {
+class PORTPROBE_API ordered_window {
  public:
   enum class goal {
     all,           ///< scan: every index's status

@@ -18,12 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/associated_executor.hpp>
-#include <asio/cancellation_state.hpp>
-#include <asio/compose.hpp>
-#include <asio/ip/tcp.hpp>
-#include <asio/post.hpp>
+#include <portprobe/detail/asio.hpp>
 
 #include <portprobe/detail/get_port_engine.hpp>
 #include <portprobe/detail/io_ready.hpp>
@@ -44,13 +39,13 @@ struct resume_on_handler_executor {
     if constexpr (std::is_same_v<decltype(handler_ex), IoExecutor>) {
       if (handler_ex == io_ex) return self();
     }
-    asio::post(std::move(self));
+    post_self(std::move(self));
   }
 };
 
-/// one:    completes with void(std::error_code, std::uint16_t)
-/// many:   completes with void(std::error_code, std::vector<std::uint16_t>)
-/// listen: completes with void(std::error_code, asio::ip::tcp::acceptor) whose
+/// one:    completes with void(error_code, std::uint16_t)
+/// many:   completes with void(error_code, std::vector<std::uint16_t>)
+/// listen: completes with void(error_code, asio::ip::tcp::acceptor) whose
 ///         executor is `io_ex`.
 template <port_request Request, typename IoExecutor>
 struct get_port_op {
@@ -80,11 +75,11 @@ struct get_port_op {
  private:
   template <typename Self>
   void finish(Self& self) {
-    std::error_code ec = search->error();
+    error_code ec = caller_error(search->error());
     if constexpr (Request == port_request::listen) {
       // On the caller's executor; at EMFILE on a context that has no reactor
       // yet, a closed one of the library's spare context, with the error.
-      std::error_code made;
+      error_code made;
       asio::ip::tcp::acceptor acceptor = make_acceptor(asio::any_io_executor(io_ex), made);
       if (!ec) ec = made;
       if (!ec) {

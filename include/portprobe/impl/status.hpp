@@ -16,11 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include <asio/any_io_executor.hpp>
-#include <asio/cancellation_state.hpp>
-#include <asio/compose.hpp>
-#include <asio/error.hpp>
-#include <asio/post.hpp>
+#include <portprobe/detail/asio.hpp>
 
 #include <portprobe/detail/status_engine.hpp>
 
@@ -29,9 +25,9 @@ namespace detail {
 
 /// Posts the composed operation back to its handler's executor when done.
 template <typename Self>
-struct post_self {
+struct post_back {
   Self self;
-  void operator()() { asio::post(std::move(self)); }
+  void operator()() { post_self(std::move(self)); }
 };
 
 /// The composed operation's own state: what it asked for, and the result box.
@@ -44,7 +40,7 @@ struct status_op {
   Executor ex;
   std::shared_ptr<status_result> result;
   check_options options;
-  std::error_code invalid;
+  error_code invalid;
   bool started = false;
 
   template <typename Self>
@@ -57,14 +53,14 @@ struct status_op {
       const Executor io_ex = ex;
       const std::shared_ptr<status_result> box = result;
       const check_options opts = options;
-      const std::error_code bad = invalid;
+      const error_code bad = invalid;
       start_status_engine(asio::any_io_executor(io_ex), box, opts, bad, slot,
-                          one_shot(post_self<Self>{std::move(self)}));
+                          one_shot(post_back<Self>{std::move(self)}));
       return;
     }
     // Back on the handler's executor, every probe settled.
     status_result& r = *result;
-    if (r.aborted) r.ec = asio::error::operation_aborted;
+    r.ec = r.aborted ? error_code(asio::error::operation_aborted) : caller_error(r.ec);
     if constexpr (Mode == status_mode::check) {
       self.complete(r.ec, r.ec || r.statuses.empty() ? port_status::filtered : r.statuses[0]);
     } else if constexpr (Mode == status_mode::find) {
@@ -88,7 +84,7 @@ struct status_op {
 template <status_mode Mode, typename Signature, typename Executor, typename CompletionToken>
 auto start_status_op(const Executor& ex, std::vector<std::uint16_t> ports,
                      ordered_window::goal goal, const check_options& options,
-                     std::error_code invalid, CompletionToken&& token) {
+                     error_code invalid, CompletionToken&& token) {
   auto result = std::make_shared<status_result>();
   result->goal = goal;
   result->ports = std::move(ports);
@@ -103,8 +99,8 @@ template <detail::executor_or_context ExecutorOrContext,
           asio::completion_token_for<check_signature> CompletionToken>
 auto async_check_status(ExecutorOrContext&& ex, std::uint16_t port, const check_options& options,
                         CompletionToken&& token) {
-  const std::error_code invalid =
-      port == 0 ? std::error_code(asio::error::invalid_argument) : std::error_code();
+  const error_code invalid =
+      port == 0 ? error_code(asio::error::invalid_argument) : error_code();
   return detail::start_status_op<detail::status_mode::check, check_signature>(
       detail::executor_of(ex), {port}, detail::ordered_window::goal::all, options, invalid,
       std::forward<CompletionToken>(token));

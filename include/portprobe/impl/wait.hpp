@@ -8,25 +8,21 @@
 #include <memory>
 #include <system_error>
 
-#include <asio/basic_waitable_timer.hpp>
-#include <asio/cancellation_state.hpp>
-#include <asio/compose.hpp>
-#include <asio/error.hpp>
-#include <asio/post.hpp>
+#include <portprobe/detail/asio.hpp>
 
 #include <portprobe/detail/io_ready.hpp>
 
 namespace portprobe {
 namespace detail {
 /// The options checked, or the error they deserve (compiled: lib/wait_timing.cpp).
-std::error_code validate(const wait_options& options, std::uint16_t port) noexcept;
+PORTPROBE_API error_code validate(const wait_options& options, std::uint16_t port) noexcept;
 
 /// now + timeout, or the clock's end when that would overflow (compiled).
-std::chrono::steady_clock::time_point saturated_deadline(std::chrono::steady_clock::time_point now,
+PORTPROBE_API std::chrono::steady_clock::time_point saturated_deadline(std::chrono::steady_clock::time_point now,
                                                         std::chrono::milliseconds timeout) noexcept;
 
 /// One probe's timeout: what is left of the overall one, within [1 ms, 400 ms].
-std::chrono::milliseconds probe_timeout(std::chrono::steady_clock::duration left) noexcept;
+PORTPROBE_API std::chrono::milliseconds probe_timeout(std::chrono::steady_clock::duration left) noexcept;
 
 template <typename Executor>
 struct wait_op {
@@ -48,25 +44,25 @@ struct wait_op {
   std::string host;
   std::chrono::milliseconds timeout;
   std::chrono::milliseconds interval;
-  std::error_code invalid;
+  error_code invalid;
   clock::time_point deadline{};
   std::unique_ptr<timer_type> timer;  // on the heap: `self` moves while a wait is started
   enum class state { start, probed, waited } next = state::start;
 
   template <typename Self>
-  void operator()(Self& self, std::error_code ec = {}, port_status status = port_status::filtered) {
+  void operator()(Self& self, error_code ec = {}, port_status status = port_status::filtered) {
     switch (next) {
       case state::start:
         self.reset_cancellation_state(asio::enable_total_cancellation());
         if (invalid) {
           next = state::waited;  // completes with `invalid` from the posted call
-          asio::post(std::move(self));
+          post_self(std::move(self));
           return;
         }
-        if (const std::error_code no_io = io_ready(asio::any_io_executor(ex))) {
+        if (const error_code no_io = io_ready(asio::any_io_executor(ex))) {
           invalid = no_io;  // no timer can be made now (EMFILE): the handler gets why
           next = state::waited;
-          asio::post(std::move(self));
+          post_self(std::move(self));
           return;
         }
         deadline = saturated_deadline(clock::now(), timeout);
@@ -76,7 +72,7 @@ struct wait_op {
       case state::probed:
         if (cancelled(self)) return self.complete(asio::error::operation_aborted);
         if (ec) return self.complete(ec);  // the host does not resolve, EMFILE...
-        if (status == wanted) return self.complete(std::error_code());
+        if (status == wanted) return self.complete(error_code());
         if (clock::now() >= deadline) return self.complete(asio::error::timed_out);
         next = state::waited;
         timer->expires_at(std::min(saturated_deadline(clock::now(), interval), deadline));
