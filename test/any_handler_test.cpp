@@ -153,4 +153,43 @@ TEST_CASE_FIXTURE(test::io_fixture, "any_completion_handler: cancellation reache
   CHECK(result == asio::error::operation_aborted);
 }
 
+TEST_CASE_FIXTURE(test::io_fixture,
+                  "any_completion_handler: not completed inside an initiation made on the context") {
+  // Initiated from a handler that runs on the io_context: operations that finish at once
+  // (bad options, a refused loopback port, a server that accepts) still complete later.
+  const std::uint16_t closed = test::closed_port();
+  auto server = test::listen_on(io, "127.0.0.1");
+  const std::uint16_t open = server.local_endpoint().port();
+  const asio::any_io_executor ex = io.get_executor();
+  int calls = 0;
+  int inside = -1;
+  asio::post(io, [&] {
+    initiate<pp::check_signature>(&erased_check, ex, [&](pp::error_code, pp::port_status) {
+      ++calls;
+    }, closed);
+    initiate<pp::check_signature>(&erased_check, ex, [&](pp::error_code ec, pp::port_status) {
+      ++calls;
+      CHECK(ec == asio::error::invalid_argument);
+    }, std::uint16_t{0});
+    initiate<pp::wait_signature>(&erased_wait, ex, [&](pp::error_code ec) {
+      ++calls;
+      CHECK(ec == asio::error::invalid_argument);
+    }, std::uint16_t{0});
+    initiate<pp::wait_signature>(&erased_wait, ex, [&](pp::error_code ec) {
+      ++calls;
+      CHECK(!ec);
+    }, open);
+    initiate<pp::find_signature>(&erased_find, ex, [&](pp::error_code, std::optional<std::uint16_t>) {
+      ++calls;
+    }, pp::port_list{});
+    initiate<pp::get_port_signature>(&erased_get_port, ex, [&](pp::error_code, std::uint16_t) {
+      ++calls;
+    }, pp::get_port_options{});
+    inside = calls;
+  });
+  run();
+  CHECK(inside == 0);
+  CHECK(calls == 6);
+}
+
 #endif  // Asio 1.26

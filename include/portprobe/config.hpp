@@ -21,13 +21,10 @@
 #include <system_error>
 #endif
 
-// The library is built with hidden symbols: what its headers call is exported explicitly, and
+// The library is built with hidden symbols: what its headers call is exported explicitly
+// (default visibility, for its users too, whatever visibility they compile with), and
 // nothing of Asio's (whose instantiations the library keeps to itself).
-#if defined(PORTPROBE_BUILDING_LIBRARY)
 #define PORTPROBE_API __attribute__((visibility("default")))
-#else
-#define PORTPROBE_API
-#endif
 
 #if PORTPROBE_BOOST_ASIO
 namespace boost::asio {}

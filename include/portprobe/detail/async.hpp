@@ -52,21 +52,18 @@ using default_token_t = asio::default_completion_token_t<executor_of_t<T>>;
 /// Posts a composed operation (`self`) to its handler's associated executor, never running
 /// it inside this call: asio::post(std::move(self)) where that executor can be required
 /// never to block. A type-erased handler's executor (asio::any_completion_executor, Asio
-/// 1.26 and newer, for an asio::any_completion_handler) can only be preferred so, and
-/// asio::post rejects it: it gets execute() on the executor preferred never-blocking, which
-/// the executor it wraps (an io_context's, a strand) honours.
-template <typename Self>
-void post_self(Self&& self) {
+/// 1.26 and newer, for an asio::any_completion_handler) has no blocking property to
+/// require or prefer, and asio::post rejects it: the operation is posted to its I/O
+/// executor `io_ex` instead (never-blocking), and from there Asio dispatches it to the
+/// handler's executor. `io_ex` must not live inside `self` (pass a copy).
+template <typename Self, typename IoExecutor>
+void post_self(Self&& self, const IoExecutor& io_ex) {
   using executor_type = asio::associated_executor_t<std::decay_t<Self>>;
   if constexpr (asio::can_require<executor_type, asio::execution::blocking_t::never_t>::value ||
                 !asio::execution::is_executor<executor_type>::value) {
     asio::post(std::forward<Self>(self));
   } else {
-    const executor_type ex = asio::get_associated_executor(self);
-    const auto alloc = asio::get_associated_allocator(self);
-    asio::prefer(ex, asio::execution::blocking.never, asio::execution::relationship.fork,
-                 asio::execution::allocator(alloc))
-        .execute(std::forward<Self>(self));
+    asio::post(io_ex, std::forward<Self>(self));
   }
 }
 

@@ -39,7 +39,7 @@ struct resume_on_handler_executor {
     if constexpr (std::is_same_v<decltype(handler_ex), IoExecutor>) {
       if (handler_ex == io_ex) return self();
     }
-    post_self(std::move(self));
+    post_self(std::move(self), io_ex);
   }
 };
 

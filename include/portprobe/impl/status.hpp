@@ -24,10 +24,11 @@ namespace portprobe {
 namespace detail {
 
 /// Posts the composed operation back to its handler's executor when done.
-template <typename Self>
+template <typename Self, typename Executor>
 struct post_back {
   Self self;
-  void operator()() { post_self(std::move(self)); }
+  Executor io_ex;
+  void operator()() { post_self(std::move(self), io_ex); }
 };
 
 /// The composed operation's own state: what it asked for, and the result box.
@@ -55,7 +56,7 @@ struct status_op {
       const check_options opts = options;
       const error_code bad = invalid;
       start_status_engine(asio::any_io_executor(io_ex), box, opts, bad, slot,
-                          one_shot(post_back<Self>{std::move(self)}));
+                          one_shot(post_back<Self, Executor>{std::move(self), io_ex}));
       return;
     }
     // Back on the handler's executor, every probe settled.

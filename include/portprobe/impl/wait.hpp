@@ -56,13 +56,13 @@ struct wait_op {
         self.reset_cancellation_state(asio::enable_total_cancellation());
         if (invalid) {
           next = state::waited;  // completes with `invalid` from the posted call
-          post_self(std::move(self));
+          post_self(std::move(self), Executor(ex));
           return;
         }
         if (const error_code no_io = io_ready(asio::any_io_executor(ex))) {
           invalid = no_io;  // no timer can be made now (EMFILE): the handler gets why
           next = state::waited;
-          post_self(std::move(self));
+          post_self(std::move(self), Executor(ex));
           return;
         }
         deadline = saturated_deadline(clock::now(), timeout);
