@@ -213,7 +213,7 @@ namespace {
 error_code read_text(int dir, const char* path, std::string& text) {
   text.clear();
   const int fd = ::openat(dir, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {errno, detail::system_category()};
+  if (fd < 0) return detail::errno_code(errno);
   std::size_t size = 0;
   text.resize(4096);
   for (;;) {
@@ -221,7 +221,7 @@ error_code read_text(int dir, const char* path, std::string& text) {
     const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      const error_code ec(errno, detail::system_category());
+      const error_code ec = detail::errno_code(errno);
       ::close(fd);
       text.clear();
       return ec;

@@ -33,7 +33,7 @@ std::atomic<int> dual_stack{-1};
 // OS errors in detail::system_category(): equal to the std::errc conditions
 // (EADDRNOTAVAIL == std::errc::address_not_available), which Asio's own system
 // category does not map for every errno.
-error_code last_error() { return {errno, detail::system_category()}; }
+error_code last_error() { return errno_code(errno); }
 
 bind_verdict classify_bind_error(int e) {
   switch (e) {
